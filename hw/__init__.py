@@ -1,0 +1,1 @@
+"""Amaranth HDL generators for quantization hardware (``amaranth.lib.wiring`` Components)."""

@@ -1,0 +1,120 @@
+"""Integer multiply–accumulate unit."""
+
+from amaranth.hdl import Module, Shape, Signal, signed, unsigned, Mux
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["IntMAC", "check_operand", "check_mac_params"]
+
+OVERFLOW_MODES = ("wrap", "saturate")
+MAX_ACC_WIDTH = 62
+MAX_PIPELINE = 4
+
+
+def check_operand(name: str, width, is_signed) -> Shape:
+    """Validate an operand of 2..8 bits; return its Amaranth shape."""
+    if isinstance(width, bool) or not isinstance(width, int) or not 2 <= width <= 8:
+        raise ValueError(f"{name}: operand width must be an int in 2..8, got {width!r}")
+    if not isinstance(is_signed, bool):
+        raise ValueError(f"{name}: signedness must be a bool, got {is_signed!r}")
+    return signed(width) if is_signed else unsigned(width)
+
+
+def check_mac_params(a_width, a_signed, b_width, b_signed, acc_width, pipeline, overflow):
+    """Validate MAC parameters (see ``IntMAC``); return the operands' shapes."""
+    a_shape = check_operand("a", a_width, a_signed)
+    b_shape = check_operand("b", b_width, b_signed)
+    if isinstance(acc_width, bool) or not isinstance(acc_width, int):
+        raise ValueError(f"accumulator width must be an int, got {acc_width!r}")
+    if not a_width + b_width <= acc_width <= MAX_ACC_WIDTH:
+        raise ValueError(f"accumulator width must be {a_width + b_width}..{MAX_ACC_WIDTH} "
+                         f"bits (one {a_width}x{b_width}-bit product needs "
+                         f"{a_width + b_width}), got {acc_width}")
+    if isinstance(pipeline, bool) or not isinstance(pipeline, int) \
+            or not 0 <= pipeline <= MAX_PIPELINE:
+        raise ValueError(f"pipeline depth must be 0..{MAX_PIPELINE}, got {pipeline!r}")
+    if overflow not in OVERFLOW_MODES:
+        raise ValueError(f"overflow must be one of {OVERFLOW_MODES}, got {overflow!r}")
+    return a_shape, b_shape
+
+
+class IntMAC(wiring.Component):
+    """Integer MAC: ``acc <= (clear ? 0 : acc) + a * b`` when ``valid``.
+
+    Ports (all in the ``sync`` domain):
+
+    * ``a``: ``a_width`` bits, two's complement if ``a_signed``; ``b`` likewise.
+    * ``valid``, ``clear``: 1 bit. Per accepted cycle, ``clear`` restarts the sum: with
+      ``valid`` the accumulator becomes the new product, without it 0.
+    * ``acc``: ``acc_width`` bits, signed if either operand is signed. On overflow the sum
+      wraps modulo ``2^acc_width`` (``"wrap"``) or clamps to the range (``"saturate"``).
+
+    Latency: inputs presented in cycle ``t`` are reflected in ``acc`` after ``pipeline + 1``
+    clock edges. ``pipeline = 0`` multiplies combinationally into the accumulator; stage 1
+    registers the product; each further stage registers the operands once more before the
+    multiplier. Throughput one MAC per cycle. Synchronous reset clears everything.
+    """
+
+    def __init__(self, *, a_width=8, a_signed=True, b_width=8, b_signed=True, acc_width=24,
+                 pipeline=0, overflow="wrap"):
+        a_shape, b_shape = check_mac_params(a_width, a_signed, b_width, b_signed, acc_width,
+                                            pipeline, overflow)
+        self._a_shape, self._b_shape = a_shape, b_shape
+        self._acc_width, self._pipeline, self._overflow = acc_width, pipeline, overflow
+        super().__init__({
+            "a": In(a_shape),
+            "b": In(b_shape),
+            "valid": In(1),
+            "clear": In(1),
+            "acc": Out(self.acc_shape),
+        })
+
+    @property
+    def acc_shape(self) -> Shape:
+        is_signed = self._a_shape.signed or self._b_shape.signed
+        return signed(self._acc_width) if is_signed else unsigned(self._acc_width)
+
+    @property
+    def product_width(self) -> int:
+        return self._a_shape.width + self._b_shape.width
+
+    @property
+    def latency(self) -> int:
+        """Clock edges from an input to its effect on ``acc``."""
+        return self._pipeline + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        a, b, valid, clear = self.a, self.b, self.valid, self.clear
+        for stage in range(self._pipeline - 1):  # operand registers before the multiplier
+            a_r, b_r = Signal.like(a, name=f"a_s{stage}"), Signal.like(b, name=f"b_s{stage}")
+            v_r, c_r = Signal(name=f"valid_s{stage}"), Signal(name=f"clear_s{stage}")
+            m.d.sync += [a_r.eq(a), b_r.eq(b), v_r.eq(valid), c_r.eq(clear)]
+            a, b, valid, clear = a_r, b_r, v_r, c_r
+
+        prod_shape = signed(self.product_width) if self.acc_shape.signed \
+            else unsigned(self.product_width)
+        prod = Signal(prod_shape)
+        if self._pipeline >= 1:  # product register
+            v_r, c_r = Signal(name="valid_p"), Signal(name="clear_p")
+            m.d.sync += [prod.eq(a * b), v_r.eq(valid), c_r.eq(clear)]
+            valid, clear = v_r, c_r
+        else:
+            m.d.comb += prod.eq(a * b)
+
+        base = Mux(clear, 0, self.acc)
+        total = Signal(signed(self._acc_width + 2) if self.acc_shape.signed
+                       else unsigned(self._acc_width + 1))
+        m.d.comb += total.eq(base + prod)
+        if self._overflow == "wrap":
+            new = total[:self._acc_width]
+        else:
+            lo = -(1 << (self._acc_width - 1)) if self.acc_shape.signed else 0
+            hi = (1 << (self._acc_width - 1)) - 1 if self.acc_shape.signed \
+                else (1 << self._acc_width) - 1
+            new = Mux(total > hi, hi, Mux(total < lo, lo, total))
+        with m.If(valid):
+            m.d.sync += self.acc.eq(new)
+        with m.Elif(clear):
+            m.d.sync += self.acc.eq(0)
+        return m

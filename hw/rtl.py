@@ -1,0 +1,59 @@
+"""Generated RTL as a value: Verilog text, its top module, its ports and a content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from amaranth.back import verilog
+
+__all__ = ["Port", "RTL", "from_component"]
+
+_PORT_DECL = re.compile(
+    r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(signed\s+)?(?:\[(\d+):(\d+)\]\s*)?"
+    r"(\\?[\w$]+)\s*[;,)]", re.M)
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    direction: str  # "input" or "output"
+    width: int
+
+
+@dataclass(frozen=True)
+class RTL:
+    """A synthesizable Verilog module. ``sha`` identifies it by content."""
+
+    top: str
+    text: str
+
+    @cached_property
+    def sha(self) -> str:
+        return hashlib.sha256(f"{self.top}\n{self.text}".encode()).hexdigest()
+
+    @cached_property
+    def ports(self) -> tuple[Port, ...]:
+        """Ports of the top module, in declaration order (from ``input``/``output`` lines)."""
+        ports = []
+        for direction, _sign, msb, lsb, name in _PORT_DECL.findall(self.text):
+            width = abs(int(msb) - int(lsb)) + 1 if msb else 1
+            ports.append(Port(name, direction, width))
+        if not ports:
+            raise ValueError(f"no ports found in the Verilog of {self.top}")
+        return tuple(ports)
+
+    @property
+    def clocked(self) -> bool:
+        return any(p.name == "clk" for p in self.ports)
+
+
+def from_component(component, top: str) -> RTL:
+    """Convert an Amaranth component to Verilog.
+
+    Source-location attributes are left out, so the text depends only on the design and its
+    parameters, not on where the code lies: the same inputs give byte-identical Verilog.
+    """
+    return RTL(top, verilog.convert(component, name=top, emit_src=False))

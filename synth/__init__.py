@@ -1,0 +1,1 @@
+"""Open-source synthesis (Yosys) and place-and-route (nextpnr) for area and Fmax."""

