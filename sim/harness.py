@@ -109,7 +109,7 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
     if not simulator_available(simulator):
         raise ToolError(f"{simulator}: not installed (needed to simulate {rtl.top})")
     source = rtl_path(rtl)
-    build_dir = cache_root() / "sim" / simulator / rtl.sha[:20]
+    build_dir = cache_root() / "sim" / simulator / (rtl.sha[:20] + ("-waves" if waves else ""))
     run_tag = f"{bench.rsplit('.', 1)[-1]}-{os.getpid()}-{time.monotonic_ns()}"
     test_dir = build_dir / "runs" / run_tag
     test_dir.mkdir(parents=True, exist_ok=True)
@@ -122,13 +122,11 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
     try:
         runner = get_runner(simulator)
         build_args = ["-Wno-fatal"] if simulator == "verilator" else []
-        if simulator == "verilator" and waves:
-            build_args.append("--trace-fst")
         try:
             runner.build(sources=[source], hdl_toplevel=rtl.top, build_dir=build_dir,
                          timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
                          always=simulator == "icarus", log_file=build_log)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise ToolError(f"{simulator}: build of {rtl.top} failed ({exc}); log: "
                             f"{build_log}") from None
         started = time.perf_counter()
@@ -139,7 +137,7 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
                         waves=waves, testcase=testcase, log_file=test_log,
                         extra_env={CONFIG_ENV: str(config_path),
                                    "PYTHONPATH": os.pathsep.join(sys.path)})
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # under pytest the runner exits on a failure
             if not results_xml.exists():
                 raise ToolError(f"{simulator}: simulation of {rtl.top} did not run ({exc}); "
                                 f"log: {test_log}") from None

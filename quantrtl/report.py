@@ -1,0 +1,170 @@
+"""``quantrtl report``: verify and synthesize the default design set, write one folder with
+``qor.json`` (every result), ``report.md`` (tables to paste) and PNG charts.
+
+Synthesis results come from the QoR cache when nothing changed, so a second run takes
+seconds. The folder is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from quantrtl.cache import atomic_dir
+from quantrtl.designs import build
+from synth.flow import SynthFlags, tool_versions
+from synth.targets import TARGETS
+
+DEFAULT_TARGETS = ("ice40-up5k", "ecp5-25k", "xc7")
+VARIANTS = ("lut", "booth", "dsp")
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str           # row name in the tables
+    design: str
+    params: dict
+    baseline: str | None  # label of the entry this one is compared with
+
+
+def _mac(label, a, b, acc, baseline=False):
+    params = {"a": a, "b": b, "acc": acc}
+    if baseline:
+        return Entry(f"{label} (baseline)", "baseline-mac", params, None)
+    return Entry(label, "int-mac", params, f"{label} (baseline)")
+
+
+DEFAULT_SET = (
+    _mac("INT4 MAC", "int4", "int4", 16), _mac("INT4 MAC", "int4", "int4", 16, True),
+    _mac("INT4xINT8 MAC", "int4", "int8", 20), _mac("INT4xINT8 MAC", "int4", "int8", 20, True),
+    _mac("INT8 MAC", "int8", "int8", 24), _mac("INT8 MAC", "int8", "int8", 24, True),
+)
+
+
+def _flags(variant: str) -> SynthFlags:
+    return SynthFlags(booth=variant == "booth", dsp=variant == "dsp")
+
+
+def _progress(message: str):
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
+               entries=DEFAULT_SET) -> dict:
+    from quantrtl.cli import verify_design
+
+    targets = list(targets or DEFAULT_TARGETS)
+    designs = {e.label: build(e.design, e.params) for e in entries}  # validates everything
+    verification = []
+    if verify:
+        for i, e in enumerate(entries, 1):
+            d = designs[e.label]
+            vectors, result = verify_design(d, mode=None, count=20000, seed=1,
+                                            simulator=simulator, waves=False)
+            verification.append({"design": e.label, "mode": vectors.mode,
+                                 "cycles": len(vectors), "simulator": result.simulator,
+                                 "seconds": round(result.seconds, 2), "passed": True})
+            _progress(f"[verify {i}/{len(entries)}] {e.label}: {len(vectors)} cycles "
+                      f"({vectors.mode}) pass")
+
+    runs = [(e, t, v) for e in entries for t in targets for v in VARIANTS
+            if not (v == "dsp" and TARGETS[t].dsp_flag is None)]
+    done = 0
+
+    def one(run):
+        from synth.flow import synthesize
+        e, t, v = run
+        return synthesize(designs[e.label].rtl, t, _flags(v), design=e.design,
+                          params=e.params)
+
+    results = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for (e, t, v), r in zip(runs, pool.map(one, runs)):
+            done += 1
+            fmax = f", {r['fmax_mhz']:.0f} MHz" if r["fmax_mhz"] else ""
+            _progress(f"[synth {done}/{len(runs)}] {e.label} {t} {v}: {r['luts']} LUTs"
+                      f"{fmax}{' (cached)' if r['cached'] else ''}")
+            results.append({**{k: val for k, val in r.items() if k != "cached"},
+                            "label": e.label, "baseline": e.baseline})
+
+    qor = {"tools": tool_versions(), "targets": targets, "verification": verification,
+           "results": results}
+    with atomic_dir(out) as tmp:
+        (tmp / "qor.json").write_text(json.dumps(qor, indent=2, sort_keys=True))
+        charts = _charts(results, targets, tmp)
+        (tmp / "report.md").write_text(render_markdown(qor, charts))
+    _progress(f"report written to {out}/ (report.md, qor.json, {len(charts)} charts)")
+    return qor
+
+
+def _index(results):
+    return {(r["label"], r["target"], r["variant"]): r for r in results}
+
+
+def render_markdown(qor: dict, charts: list[str]) -> str:
+    results, index = qor["results"], _index(qor["results"])
+    tools = ", ".join(f"{k} {v}" for k, v in sorted(qor["tools"].items()))
+    lines = ["# quantrtl QoR report", "",
+             f"Tools: {tools}. Area from Yosys on the bare unit; Fmax from nextpnr (seed "
+             "1) on the unit inside a registered wrapper, so all paths are register to "
+             "register. `ratio` = LUTs / LUTs of the hand-written baseline with the same "
+             "operands, target and variant.", ""]
+    if qor["verification"]:
+        lines += ["## Verification against the golden model", "",
+                  "| design | mode | cycles checked | simulator | result |",
+                  "|---|---|---:|---|---|"]
+        lines += [f"| {v['design']} | {v['mode']} | {v['cycles']} | {v['simulator']} | pass |"
+                  for v in qor["verification"]]
+        lines.append("")
+    for target in qor["targets"]:
+        lines += [f"## {target}", "",
+                  "| design | variant | LUTs | FFs | carry | DSPs | Fmax (MHz) | ratio |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for r in results:
+            if r["target"] != target:
+                continue
+            base = index.get((r["baseline"], target, r["variant"])) if r["baseline"] else None
+            ratio = f"{r['luts'] / base['luts']:.2f}" if base and base["luts"] else "—"
+            fmax = f"{r['fmax_mhz']:.1f}" if r["fmax_mhz"] else "—"
+            lines.append(f"| {r['label']} | {r['variant']} | {r['luts']} | {r['ffs']} | "
+                         f"{r['carry']} | {r['dsps']} | {fmax} | {ratio} |")
+        lines.append("")
+    lines += [f"![{c}]({c})" for c in charts]
+    return "\n".join(lines) + "\n"
+
+
+def _charts(results, targets, folder: Path) -> list[str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(r["label"] for r in results))
+    index = _index(results)
+    written = []
+    for metric, unit, name in (("luts", "LUTs", "area.png"), ("fmax_mhz", "MHz", "fmax.png")):
+        shown = [t for t in targets if any(index.get((lb, t, "lut"), {}).get(metric)
+                                           for lb in labels)]
+        if not shown:
+            continue
+        fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4.5), squeeze=False)
+        for ax, target in zip(axes[0], shown):
+            width = 0.8 / len(VARIANTS)
+            for i, variant in enumerate(VARIANTS):
+                values = [(index.get((lb, target, variant)) or {}).get(metric) or 0
+                          for lb in labels]
+                ax.bar([x + i * width for x in range(len(labels))], values, width,
+                       label=variant)
+            ax.set_title(target)
+            ax.set_ylabel(unit)
+            ax.set_xticks([x + width for x in range(len(labels))])
+            ax.set_xticklabels(labels, rotation=35, ha="right", fontsize=8)
+            ax.legend(fontsize=8)
+        fig.suptitle("Area (LUTs)" if metric == "luts" else "Fmax after place and route")
+        fig.tight_layout()
+        fig.savefig(folder / name, dpi=100, metadata={"Software": None})
+        plt.close(fig)
+        written.append(name)
+    return written

@@ -1,0 +1,16 @@
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Every test session builds into a fresh cache: tests run the real tools, not old results."""
+    root = tmp_path_factory.mktemp("quantrtl-cache")
+    old = os.environ.get("QUANTRTL_CACHE")
+    os.environ["QUANTRTL_CACHE"] = str(root)
+    yield root
+    if old is None:
+        os.environ.pop("QUANTRTL_CACHE", None)
+    else:
+        os.environ["QUANTRTL_CACHE"] = old
