@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Shape, Signal, signed, unsigned, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["IntMAC", "check_operand", "check_mac_params"]
+__all__ = ["IntMAC", "check_operand", "check_mac_params", "delay", "accumulate"]
 
 OVERFLOW_MODES = ("wrap", "saturate")
 MAX_ACC_WIDTH = 62
@@ -85,44 +85,57 @@ class IntMAC(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        a, b, valid, clear = self.a, self.b, self.valid, self.clear
-        for stage in range(self._pipeline - 1):  # operand registers before the multiplier
-            a_r, b_r = Signal.like(a, name=f"a_s{stage}"), Signal.like(b, name=f"b_s{stage}")
-            v_r, c_r = Signal(name=f"valid_s{stage}"), Signal(name=f"clear_s{stage}")
-            m.d.sync += [a_r.eq(a), b_r.eq(b), v_r.eq(valid), c_r.eq(clear)]
-            a, b, valid, clear = a_r, b_r, v_r, c_r
-
-        # Everything from here on is arithmetic modulo 2^W on W = acc_width bits. With no
-        # pipeline the operands are extended to W bits before the multiplier, so that Yosys
-        # merges multiplier and adder into one $macc (225 instead of 327 iCE40 LUT4s for an
-        # 8x8 MAC with a 24-bit accumulator).
+        a, b, valid, clear = delay(m, [self.a, self.b, self.valid, self.clear],
+                                   self._pipeline - 1, "s")
         width = self._acc_width
         prod = Signal(width)  # the exact product, sign- or zero-extended to W bits
         if self._pipeline >= 1:  # product register, product-wide
             prod_r = Signal(signed(self.product_width) if self.acc_shape.signed
                             else unsigned(self.product_width))
-            v_r, c_r = Signal(name="valid_p"), Signal(name="clear_p")
-            m.d.sync += [prod_r.eq(a * b), v_r.eq(valid), c_r.eq(clear)]
+            m.d.sync += prod_r.eq(a * b)
+            valid, clear = delay(m, [valid, clear], 1, "p")
             m.d.comb += prod.eq(prod_r)
-            valid, clear = v_r, c_r
         else:
+            # Operands extended to W bits before the multiplier, so that Yosys merges
+            # multiplier and adder into one $macc (225 instead of 327 iCE40 LUT4s for an
+            # 8x8 MAC with a 24-bit accumulator).
             a_ext, b_ext = Signal(self.acc_shape), Signal(self.acc_shape)
             m.d.comb += [a_ext.eq(a), b_ext.eq(b), prod.eq(a_ext * b_ext)]
-
-        base = Signal(width)
-        total = Signal(width)
-        m.d.comb += [base.eq(Mux(clear, 0, self.acc)), total.eq(base + prod)]
-        if self._overflow == "wrap":
-            new = total
-        elif self.acc_shape.signed:  # overflow: both addends of one sign, the sum of the other
-            msb = width - 1
-            too_high = ~base[msb] & ~prod[msb] & total[msb]
-            too_low = base[msb] & prod[msb] & ~total[msb]
-            new = Mux(too_high, (1 << msb) - 1, Mux(too_low, 1 << msb, total))
-        else:  # unsigned: overflow is a carry out, i.e. the sum wrapped below an addend
-            new = Mux(total < base, (1 << width) - 1, total)
-        with m.If(valid):
-            m.d.sync += self.acc.eq(new)
-        with m.Elif(clear):
-            m.d.sync += self.acc.eq(0)
+        accumulate(m, self.acc, prod, valid, clear, self._overflow)
         return m
+
+
+def delay(m: Module, signals: list, stages: int, tag: str) -> list:
+    """Register ``signals`` ``stages`` times (0 or fewer: unchanged); return the outputs."""
+    for stage in range(max(stages, 0)):
+        delayed = [Signal.like(s, name=f"{s.name}_{tag}{stage}") for s in signals]
+        m.d.sync += [d.eq(s) for d, s in zip(delayed, signals)]
+        signals = delayed
+    return signals
+
+
+def accumulate(m: Module, acc: Signal, prod: Signal, valid, clear, overflow: str,
+               carry_in=0):
+    """``acc <= (clear ? 0 : acc) + prod`` when ``valid``, else ``0`` when ``clear``.
+
+    ``prod`` is ``len(acc)`` bits: the exact addend, sign- or zero-extended like ``acc``.
+    ``carry_in`` (1 bit) is added too, so ``prod = ~p, carry_in = 1`` adds ``-p``.
+    The addition is modulo ``2^len(acc)``; with ``overflow="saturate"`` an overflow (both
+    addends of one sign and the sum of the other, or a carry out when unsigned) clamps.
+    """
+    width = len(acc)
+    base, total = Signal(width), Signal(width)
+    m.d.comb += [base.eq(Mux(clear, 0, acc)), total.eq(base + prod + carry_in)]
+    if overflow == "wrap":
+        new = total
+    elif acc.shape().signed:
+        msb = width - 1
+        too_high = ~base[msb] & ~prod[msb] & total[msb]
+        too_low = base[msb] & prod[msb] & ~total[msb]
+        new = Mux(too_high, (1 << msb) - 1, Mux(too_low, 1 << msb, total))
+    else:
+        new = Mux(total < base, (1 << width) - 1, total)
+    with m.If(valid):
+        m.d.sync += acc.eq(new)
+    with m.Elif(clear):
+        m.d.sync += acc.eq(0)

@@ -14,7 +14,7 @@ import torch
 from golden.arith import mac_trace
 from golden.integer import IntFormat
 
-__all__ = ["Vectors", "extreme_biased_codes", "mac_vectors", "MODES"]
+__all__ = ["Vectors", "biased_choice", "mac_stream_vectors", "mac_vectors", "MODES"]
 
 MODES = ("exhaustive", "random")
 
@@ -39,33 +39,33 @@ class Vectors:
         return asdict(self)
 
 
-def extreme_biased_codes(fmt: IntFormat, count: int, gen: torch.Generator,
-                         p_extreme: float = 0.3) -> torch.Tensor:
-    """Uniform random codes, with a share ``p_extreme`` replaced by ``qmin`` or ``qmax``."""
-    uniform = torch.randint(fmt.qmin, fmt.qmax + 1, (count,), generator=gen)
-    extreme = torch.where(torch.rand(count, generator=gen) < 0.5,
-                          torch.tensor(fmt.qmin), torch.tensor(fmt.qmax))
+def biased_choice(codes: torch.Tensor, extremes: torch.Tensor, count: int,
+                  gen: torch.Generator, p_extreme: float = 0.3) -> torch.Tensor:
+    """``count`` codes drawn uniformly from ``codes``, a share ``p_extreme`` from ``extremes``."""
+    uniform = codes[torch.randint(len(codes), (count,), generator=gen)]
+    extreme = extremes[torch.randint(len(extremes), (count,), generator=gen)]
     return torch.where(torch.rand(count, generator=gen) < p_extreme, extreme, uniform)
 
 
-def _all_pairs(fa: IntFormat, fb: IntFormat) -> tuple[torch.Tensor, torch.Tensor]:
-    a, b = fa.codes(), fb.codes()
-    return a.repeat_interleave(len(b)), b.repeat(len(a))
+def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
+                       a_extremes: torch.Tensor, b_extremes: torch.Tensor, names=("a", "b"),
+                       acc_signed: bool = True, latency: int, mode: str, count: int = 0,
+                       seed: int = 1) -> Vectors:
+    """Vectors for any MAC with ports ``<a>, <b>, valid, clear -> acc``.
 
+    ``a_codes``/``b_codes`` are every code an operand port can carry, as the port sees them;
+    ``trace(a, b, valid, clear)`` is the golden model's accumulator after each cycle.
 
-def mac_vectors(fa: IntFormat, fb: IntFormat, *, acc_width: int, overflow: str, latency: int,
-                mode: str, count: int = 0, seed: int = 1) -> Vectors:
-    """Vectors for a MAC with ports ``a, b, valid, clear -> acc``.
-
-    * exhaustive: every (a, b) pair once with ``clear`` (each product alone), then all pairs
-      again in a seeded shuffle, accumulated with sparse clears, idle cycles and clears
-      without ``valid``, so the accumulator runs into wrap-around or saturation.
-    * random: ``count`` seeded cycles, codes biased toward the extremes so that long runs
+    * exhaustive: every (a, b) pair once with ``clear`` (each product alone), then all
+      pairs again in a seeded shuffle, accumulated with sparse clears, idle cycles and clears
+      without ``valid``, so that narrow accumulators wrap or saturate.
+    * random: ``count`` seeded cycles, 30% of the codes from the extremes so that long runs
       overflow the accumulator, ``valid`` 85% and ``clear`` 1% of cycles.
     """
     gen = torch.Generator().manual_seed(seed)
     if mode == "exhaustive":
-        a_all, b_all = _all_pairs(fa, fb)
+        a_all = a_codes.repeat_interleave(len(b_codes))
+        b_all = b_codes.repeat(len(a_codes))
         n = len(a_all)
         perm = torch.randperm(n, generator=gen)
         a, b = torch.cat([a_all, a_all[perm]]), torch.cat([b_all, b_all[perm]])
@@ -75,16 +75,34 @@ def mac_vectors(fa: IntFormat, fb: IntFormat, *, acc_width: int, overflow: str, 
     elif mode == "random":
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"random vectors need a positive count, got {count!r}")
-        a, b = extreme_biased_codes(fa, count, gen), extreme_biased_codes(fb, count, gen)
+        a = biased_choice(a_codes, a_extremes, count, gen)
+        b = biased_choice(b_codes, b_extremes, count, gen)
         valid = torch.rand(count, generator=gen) < 0.85
         clear = torch.rand(count, generator=gen) < 0.01
     else:
         raise ValueError(f"unknown vector mode {mode!r} (choose from {', '.join(MODES)})")
-    acc_signed = fa.signed or fb.signed
-    acc = mac_trace(a, b, valid, clear, acc_width=acc_width, overflow=overflow,
-                    signed=acc_signed)
+    acc = trace(a, b, valid, clear)
+    na, nb = names
     return Vectors(
-        stimulus={"a": a.tolist(), "b": b.tolist(), "valid": valid.int().tolist(),
+        stimulus={na: a.tolist(), nb: b.tolist(), "valid": valid.int().tolist(),
                   "clear": clear.int().tolist()},
         expected={"acc": acc.tolist()}, signed_outputs={"acc": acc_signed},
-        latency=latency, idle={"a": 0, "b": 0, "valid": 0, "clear": 0}, seed=seed, mode=mode)
+        latency=latency, idle={na: 0, nb: 0, "valid": 0, "clear": 0}, seed=seed, mode=mode)
+
+
+def _extremes(fmt: IntFormat) -> torch.Tensor:
+    return torch.tensor([fmt.qmin, fmt.qmax])
+
+
+def mac_vectors(fa: IntFormat, fb: IntFormat, *, acc_width: int, overflow: str, latency: int,
+                mode: str, count: int = 0, seed: int = 1) -> Vectors:
+    """Vectors for an integer MAC (``hw.mac.IntMAC``), see ``mac_stream_vectors``."""
+    acc_signed = fa.signed or fb.signed
+
+    def trace(a, b, valid, clear):
+        return mac_trace(a, b, valid, clear, acc_width=acc_width, overflow=overflow,
+                         signed=acc_signed)
+
+    return mac_stream_vectors(fa.codes(), fb.codes(), trace, a_extremes=_extremes(fa),
+                              b_extremes=_extremes(fb), acc_signed=acc_signed,
+                              latency=latency, mode=mode, count=count, seed=seed)

@@ -1,0 +1,129 @@
+"""dINT weights (integer levels plus denormal levels near zero) times INT activations."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.mac import MAX_ACC_WIDTH, MAX_PIPELINE, OVERFLOW_MODES, accumulate, check_operand, \
+    delay
+
+__all__ = ["dint_magnitudes", "DIntMAC"]
+
+
+def dint_magnitudes(bits: int, denormals) -> tuple[Fraction, ...]:
+    """Magnitude of each magnitude code of ``dINT(bits, denormals)``: 0, the denormal levels
+    ascending, then 1, 2, 3, ... (``shared/spec/formats.md``, section dINT4)."""
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 3 <= bits <= 8:
+        raise ValueError(f"dINT width must be 3..8 bits, got {bits!r}")
+    levels = sorted(Fraction(d) for d in denormals)
+    for d in levels:
+        if not 0 < d < 1 or d.numerator != 1 or d.denominator & (d.denominator - 1):
+            raise ValueError(f"denormal levels must be powers of two below 1, got {float(d)}")
+    if len(set(levels)) != len(levels):
+        raise ValueError("denormal levels must be distinct")
+    n_integers = (1 << (bits - 1)) - 1 - len(levels)
+    if n_integers < 1:
+        raise ValueError(f"{len(levels)} denormal levels leave no integer level in "
+                         f"{bits} bits")
+    return (Fraction(0), *levels, *(Fraction(i) for i in range(1, n_integers + 1)))
+
+
+class DIntMAC(wiring.Component):
+    """dINT weight × INT activation MAC in fixed point.
+
+    Ports (``sync`` domain):
+
+    * ``w``: ``w_bits``-bit dINT code, sign–magnitude ``s|m..m`` (see ``dint_magnitudes``);
+      the negative zero decodes to 0.
+    * ``x``: ``x_width``-bit signed activation.
+    * ``valid``, ``clear``: as ``hw.mac.IntMAC``.
+    * ``acc``: ``acc_width`` bits, signed, fixed point with ``frac_bits`` fractional bits:
+      it holds ``sum(w * x) * 2^frac_bits`` modulo ``2^acc_width`` (or saturated).
+
+    A product is ``x`` times a small constant (``magnitude * 2^frac_bits``), built as a sum
+    of at most ``terms`` shifted copies of ``x``: a denormal is one shift, the integer
+    levels one or two shift-adds. The sign is applied to the sum. Latency ``pipeline + 1``.
+    """
+
+    def __init__(self, *, w_bits=4, denormals=(0.5,), x_width=8, acc_width=24, pipeline=0,
+                 overflow="wrap"):
+        self._magnitudes = dint_magnitudes(w_bits, denormals)
+        self._x_shape = check_operand("x", x_width, True)
+        if isinstance(pipeline, bool) or not isinstance(pipeline, int) \
+                or not 0 <= pipeline <= MAX_PIPELINE:
+            raise ValueError(f"pipeline depth must be 0..{MAX_PIPELINE}, got {pipeline!r}")
+        if overflow not in OVERFLOW_MODES:
+            raise ValueError(f"overflow must be one of {OVERFLOW_MODES}, got {overflow!r}")
+        if isinstance(acc_width, bool) or not isinstance(acc_width, int) \
+                or not self.product_width <= acc_width <= MAX_ACC_WIDTH:
+            raise ValueError(f"accumulator width must be {self.product_width}..{MAX_ACC_WIDTH}"
+                             f" bits (one fixed-point product needs {self.product_width}), "
+                             f"got {acc_width!r}")
+        self._w_bits, self._acc_width = w_bits, acc_width
+        self._pipeline, self._overflow = pipeline, overflow
+        super().__init__({
+            "w": In(w_bits),
+            "x": In(self._x_shape),
+            "valid": In(1),
+            "clear": In(1),
+            "acc": Out(signed(acc_width)),
+        })
+
+    @property
+    def frac_bits(self) -> int:
+        smallest = min(m for m in self._magnitudes if m)
+        return max(0, smallest.denominator.bit_length() - 1)
+
+    @property
+    def fixed_magnitudes(self) -> tuple[int, ...]:
+        """``magnitude * 2^frac_bits`` per magnitude code (integers)."""
+        return tuple(int(m * (1 << self.frac_bits)) for m in self._magnitudes)
+
+    @property
+    def product_width(self) -> int:
+        """Signed bits of one fixed-point product ``±magnitude * 2^frac_bits * x``."""
+        return self._x_shape.width + max(self.fixed_magnitudes).bit_length()
+
+    @property
+    def latency(self) -> int:
+        return self._pipeline + 1
+
+    def _shift_terms(self) -> list[list[int | None]]:
+        """Per term, per magnitude code: the left shift of ``x`` it adds, or None."""
+        bits_of = [[i for i in range(c.bit_length()) if c >> i & 1]
+                   for c in self.fixed_magnitudes]
+        n_terms = max(len(b) for b in bits_of)
+        return [[b[t] if t < len(b) else None for b in bits_of] for t in range(n_terms)]
+
+    def elaborate(self, platform):
+        m = Module()
+        w, x, valid, clear = delay(m, [self.w, self.x, self.valid, self.clear],
+                                   self._pipeline - 1, "s")
+        mag_code, sign = w[:self._w_bits - 1], w[self._w_bits - 1]
+        width = self.product_width
+        magnitude_sum = Signal(signed(width))
+        terms = []
+        for t, shifts in enumerate(self._shift_terms()):
+            term = Signal(signed(width), name=f"term{t}")
+            with m.Switch(mag_code):
+                for code, shift in enumerate(shifts):
+                    if shift is not None:
+                        with m.Case(code):
+                            m.d.comb += term.eq(x << shift)
+            terms.append(term)
+        m.d.comb += magnitude_sum.eq(sum(terms))
+        if self._pipeline >= 1:  # register the unsigned magnitude product and its sign
+            magnitude_r, sign_r = Signal.like(magnitude_sum), Signal()
+            m.d.sync += [magnitude_r.eq(magnitude_sum), sign_r.eq(sign)]
+            magnitude_sum, sign = magnitude_r, sign_r
+            valid, clear = delay(m, [valid, clear], 1, "p")
+        # -p = ~p + 1: invert the magnitude product and let the accumulator's carry-in add
+        # the 1 (106 instead of 134 iCE40 LUT4s with a 24-bit accumulator).
+        inverted = Signal(self._acc_width)
+        m.d.comb += inverted.eq(magnitude_sum ^ sign.replicate(self._acc_width))
+        accumulate(m, self.acc, inverted, valid, clear, self._overflow, carry_in=sign)
+        return m
