@@ -36,9 +36,13 @@ class RTL:
 
     @cached_property
     def ports(self) -> tuple[Port, ...]:
-        """Ports of the top module, in declaration order (from ``input``/``output`` lines)."""
+        """Ports of the top module (from its ``input``/``output`` declarations)."""
+        start = re.search(rf"^module\s+{re.escape(self.top)}\b", self.text, re.M)
+        if not start:
+            raise ValueError(f"no module {self.top} in its Verilog")
+        body = self.text[start.start():self.text.index("endmodule", start.start())]
         ports = []
-        for direction, _sign, msb, lsb, name in _PORT_DECL.findall(self.text):
+        for direction, _sign, msb, lsb, name in _PORT_DECL.findall(body):
             width = abs(int(msb) - int(lsb)) + 1 if msb else 1
             ports.append(Port(name, direction, width))
         if not ports:

@@ -7,9 +7,10 @@ import os
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge
+from cocotb.triggers import FallingEdge, Timer
 
-__all__ = ["bench_config", "start_clock", "reset", "drive_and_sample", "to_unsigned"]
+__all__ = ["bench_config", "start_clock", "reset", "drive_and_sample", "drive_comb",
+           "to_unsigned"]
 
 CLOCK_NS = 10
 
@@ -70,3 +71,21 @@ async def drive_and_sample(dut, stimulus: dict[str, list[int]], outputs: dict[st
             value = out_handles[n].value
             samples[n].append(value.to_signed() if is_signed else value.to_unsigned())
     return {n: s[latency - 1:latency - 1 + length] for n, s in samples.items()}
+
+
+async def drive_comb(dut, stimulus: dict[str, list[int]],
+                     outputs: dict[str, bool]) -> dict[str, list[int]]:
+    """For a combinational unit (no clock): apply each vector, settle 1 ns, read outputs."""
+    names = list(stimulus)
+    handles = {n: getattr(dut, n) for n in names}
+    widths = {n: len(h) for n, h in handles.items()}
+    out_handles = {n: getattr(dut, n) for n in outputs}
+    samples: dict[str, list[int]] = {n: [] for n in outputs}
+    for t in range(len(stimulus[names[0]])):
+        for n in names:
+            handles[n].value = to_unsigned(stimulus[n][t], widths[n])
+        await Timer(1, unit="ns")
+        for n, is_signed in outputs.items():
+            value = out_handles[n].value
+            samples[n].append(value.to_signed() if is_signed else value.to_unsigned())
+    return samples

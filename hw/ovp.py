@@ -1,0 +1,306 @@
+"""OliVe outlier–victim pair (OVP) hardware: decoders to ``<exponent, integer>`` lanes,
+an exponent–integer MAC, and processing elements that take OVP-coded operands.
+
+The format follows ``shared/spec/formats.md`` (section OVP); this module builds its logic
+from the format's parameters alone, never from ``golden/``:
+
+* a code equal to the identifier ``10..0`` is a victim and decodes to ``<0, 0>``;
+* a code whose neighbour is the identifier is an abfloat outlier ``s|e..e|m..m`` and
+  decodes to ``<e + bias, ±(2^M + m)>``;
+* otherwise the code is a normal: int normals decode to ``<0, v>`` (two's complement),
+  flint4 normals (sign–magnitude) to the odd-part form ``<k, odd>`` with ``odd << k`` the
+  magnitude from the flint table.
+
+A pair whose both codes are identifiers (never produced by the encoder) decodes to two
+victims, ``<0, 0>`` and ``<0, 0>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.mac import MAX_ACC_WIDTH, MAX_PIPELINE, OVERFLOW_MODES, accumulate, check_operand, \
+    delay
+
+__all__ = ["OVPParams", "OVPElementDecoder", "OVPPairDecoder", "ExpIntMAC", "OVPPE"]
+
+# flint4 magnitude field mmm -> (exponent, odd integer), from the flint4 table of the spec:
+# 000:0 001:1 010:2 011:3 100:16 101:8 110:4 111:6
+FLINT4_EXP_INT = {0: (0, 0), 1: (0, 1), 2: (1, 1), 3: (0, 3), 4: (4, 1), 5: (3, 1),
+                  6: (2, 1), 7: (1, 3)}
+NIBBLE_ORDERS = ("low-first", "high-first")
+
+
+@dataclass(frozen=True)
+class OVPParams:
+    """An OVP format as hardware parameters: ``bits`` per code, the normal type, and the
+    abfloat outlier's ``exp_bits`` (E), ``man_bits`` (M) and ``bias``."""
+
+    bits: int = 4
+    normal: str = "int"
+    exp_bits: int = 2
+    man_bits: int = 1
+    bias: int = 2
+
+    def __post_init__(self):
+        if self.bits not in (4, 8):
+            raise ValueError(f"OVP codes are 4 or 8 bits, got {self.bits!r}")
+        if self.normal not in ("int", "flint"):
+            raise ValueError(f"OVP normal type must be int or flint, got {self.normal!r}")
+        if self.normal == "flint" and self.bits != 4:
+            raise ValueError("flint normals exist only for 4-bit OVP")
+        for name in ("exp_bits", "man_bits", "bias"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"OVP {name} must be a non-negative int, got {value!r}")
+        if self.exp_bits < 1 or 1 + self.exp_bits + self.man_bits != self.bits:
+            raise ValueError(f"abfloat needs 1 + E + M = {self.bits} bits with E >= 1, got "
+                             f"E={self.exp_bits}, M={self.man_bits}")
+
+    @classmethod
+    def int4(cls):
+        return cls(4, "int", 2, 1, 2)
+
+    @classmethod
+    def flint4(cls):
+        return cls(4, "flint", 2, 1, 3)
+
+    @classmethod
+    def int8(cls, exp_bits=2, man_bits=5, bias=2):
+        return cls(8, "int", exp_bits, man_bits, bias)
+
+    @property
+    def identifier(self) -> int:
+        return 1 << (self.bits - 1)
+
+    @property
+    def max_exp(self) -> int:
+        normal = max(e for e, _ in FLINT4_EXP_INT.values()) if self.normal == "flint" else 0
+        return max(normal, (1 << self.exp_bits) - 1 + self.bias)
+
+    @property
+    def exp_width(self) -> int:
+        return max(1, self.max_exp.bit_length())
+
+    @property
+    def max_magnitude(self) -> int:
+        """Largest |value|: the largest outlier ``(2^(M+1) - 1) << (2^E - 1 + bias)``, or the
+        largest normal (7, 127, or 16 for flint4) if that is larger."""
+        normal = 16 if self.normal == "flint" else (1 << (self.bits - 1)) - 1
+        outlier = ((1 << (self.man_bits + 1)) - 1) << ((1 << self.exp_bits) - 1 + self.bias)
+        return max(normal, outlier)
+
+    @property
+    def int_width(self) -> int:
+        """Signed bits of the integer lane."""
+        normal = 3 if self.normal == "flint" else self.bits  # flint odd parts: 0, 1, 3
+        outlier = self.man_bits + 2  # ±(2^M + m) < 2^(M+1)
+        return max(normal, outlier)
+
+
+class OVPElementDecoder(wiring.Component):
+    """One OVP code, given its pair neighbour, to ``<exp, int>`` (combinational).
+
+    Ports: ``code``, ``neighbour``: ``bits`` each; ``exp``: unsigned ``exp_width``;
+    ``sig``: signed ``int_width`` (the integer). Value = ``sig << exp``.
+    """
+
+    def __init__(self, fmt: OVPParams):
+        self._fmt = fmt
+        super().__init__({
+            "code": In(fmt.bits), "neighbour": In(fmt.bits),
+            "exp": Out(fmt.exp_width), "sig": Out(signed(fmt.int_width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt, code = self._fmt, self.code
+        sign = code[fmt.bits - 1]
+        with m.If(code == fmt.identifier):
+            pass  # victim (also both-identifier pairs): <0, 0>
+        with m.Elif(self.neighbour == fmt.identifier):  # abfloat outlier
+            mant = code[:fmt.man_bits]
+            exp = code[fmt.man_bits:fmt.man_bits + fmt.exp_bits]
+            magnitude = Signal(fmt.man_bits + 1)
+            m.d.comb += [magnitude.eq((1 << fmt.man_bits) | mant), self.exp.eq(exp + fmt.bias),
+                         self.sig.eq(Mux(sign, -magnitude, magnitude))]
+        with m.Else():
+            if fmt.normal == "int":
+                m.d.comb += self.sig.eq(code.as_signed())
+            else:  # flint4 normal, sign-magnitude
+                odd = Signal(2)
+                with m.Switch(code[:3]):
+                    for field, (exp, value) in FLINT4_EXP_INT.items():
+                        with m.Case(field):
+                            m.d.comb += [self.exp.eq(exp), odd.eq(value)]
+                m.d.comb += self.sig.eq(Mux(sign, -odd, odd))
+        return m
+
+
+class OVPPairDecoder(wiring.Component):
+    """A packed OVP pair to two ``<exp, int>`` lanes (combinational).
+
+    ``pair`` is ``2 * bits`` wide; with ``nibble_order="low-first"`` element 2k is in the
+    low half, with ``"high-first"`` in the high half. Lane 0 is element 2k.
+    """
+
+    def __init__(self, fmt: OVPParams, nibble_order: str = "low-first"):
+        if nibble_order not in NIBBLE_ORDERS:
+            raise ValueError(f"nibble order must be one of {NIBBLE_ORDERS}, got "
+                             f"{nibble_order!r}")
+        self._fmt, self._order = fmt, nibble_order
+        super().__init__({
+            "pair": In(2 * fmt.bits),
+            "exp0": Out(fmt.exp_width), "int0": Out(signed(fmt.int_width)),
+            "exp1": Out(fmt.exp_width), "int1": Out(signed(fmt.int_width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        bits = self._fmt.bits
+        low, high = self.pair[:bits], self.pair[bits:]
+        first, second = (low, high) if self._order == "low-first" else (high, low)
+        for lane, (code, neighbour) in enumerate([(first, second), (second, first)]):
+            dec = OVPElementDecoder(self._fmt)
+            m.submodules[f"lane{lane}"] = dec
+            m.d.comb += [dec.code.eq(code), dec.neighbour.eq(neighbour),
+                         getattr(self, f"exp{lane}").eq(dec.exp),
+                         getattr(self, f"int{lane}").eq(dec.sig)]
+        return m
+
+
+def _check_mac(acc_width, min_width, pipeline, overflow):
+    if isinstance(pipeline, bool) or not isinstance(pipeline, int) \
+            or not 0 <= pipeline <= MAX_PIPELINE:
+        raise ValueError(f"pipeline depth must be 0..{MAX_PIPELINE}, got {pipeline!r}")
+    if overflow not in OVERFLOW_MODES:
+        raise ValueError(f"overflow must be one of {OVERFLOW_MODES}, got {overflow!r}")
+    if isinstance(acc_width, bool) or not isinstance(acc_width, int) \
+            or not min_width <= acc_width <= MAX_ACC_WIDTH:
+        raise ValueError(f"accumulator width must be {min_width}..{MAX_ACC_WIDTH} bits (one "
+                         f"product needs {min_width}), got {acc_width!r}")
+
+
+def _product_width(max_a: int, max_b: int) -> int:
+    """Signed bits of a product of magnitudes up to ``max_a`` and ``max_b``."""
+    return (max_a * max_b).bit_length() + 1
+
+
+def _exp_int_product(m: Module, ia, ea, ib, eb, width: int) -> Signal:
+    """``(ia * ib) << (ea + eb)`` as a signed ``width``-bit signal."""
+    prod = Signal(signed(width))
+    m.d.comb += prod.eq((ia * ib) << (ea + eb))
+    return prod
+
+
+class ExpIntMAC(wiring.Component):
+    """Exponent–integer MAC: ``acc <= (clear ? 0 : acc) + ((a_int * b_int) << (a_exp +
+    b_exp))`` when ``valid``.
+
+    Ports: ``a_int`` signed ``a_int_width``, ``a_exp`` unsigned (values up to ``a_max_exp``),
+    likewise ``b_*``; ``valid``, ``clear``; ``acc`` signed ``acc_width``, wrapping or
+    saturating. Latency ``pipeline + 1`` (stage 1 registers the shifted product).
+    """
+
+    def __init__(self, *, a_int_width, a_max_exp, b_int_width, b_max_exp, acc_width=24,
+                 pipeline=0, overflow="wrap"):
+        for name, value in (("a_int_width", a_int_width), ("b_int_width", b_int_width)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 9:
+                raise ValueError(f"{name} must be 2..9, got {value!r}")
+        for name, value in (("a_max_exp", a_max_exp), ("b_max_exp", b_max_exp)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
+                raise ValueError(f"{name} must be 0..15, got {value!r}")
+        self._a = (a_int_width, a_max_exp)
+        self._b = (b_int_width, b_max_exp)
+        _check_mac(acc_width, self.product_width, pipeline, overflow)
+        self._acc_width, self._pipeline, self._overflow = acc_width, pipeline, overflow
+        super().__init__({
+            "a_int": In(signed(a_int_width)), "a_exp": In(max(1, a_max_exp.bit_length())),
+            "b_int": In(signed(b_int_width)), "b_exp": In(max(1, b_max_exp.bit_length())),
+            "valid": In(1), "clear": In(1), "acc": Out(signed(acc_width)),
+        })
+
+    @property
+    def product_width(self) -> int:
+        (wa, ea), (wb, eb) = self._a, self._b
+        return _product_width(1 << (wa - 1) << ea, 1 << (wb - 1) << eb)
+
+    @property
+    def latency(self) -> int:
+        return self._pipeline + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        ia, ea, ib, eb, valid, clear = delay(
+            m, [self.a_int, self.a_exp, self.b_int, self.b_exp, self.valid, self.clear],
+            self._pipeline - 1, "s")
+        prod = _exp_int_product(m, ia, ea, ib, eb, self.product_width)
+        if self._pipeline >= 1:
+            prod, valid, clear = delay(m, [prod, valid, clear], 1, "p")
+        prod_w = Signal(self._acc_width)
+        m.d.comb += prod_w.eq(prod)
+        accumulate(m, self.acc, prod_w, valid, clear, self._overflow)
+        return m
+
+
+class OVPPE(wiring.Component):
+    """Processing element with OVP-coded weights: one element per cycle.
+
+    Ports: ``w``, ``w_nb``: the weight's code and its pair neighbour's code; activations
+    either OVP-coded (``a``, ``a_nb``, format ``act``) or, with ``act=None``, a signed
+    ``x_width``-bit integer ``x`` (W4A8: OVP4 × INT8); ``valid``, ``clear``; ``acc`` signed
+    ``acc_width``. Each cycle adds ``decode(w) * decode(a)`` (see the module docstring) to
+    the accumulator. Latency ``pipeline + 1``.
+    """
+
+    def __init__(self, weight: OVPParams, act: OVPParams | None = None, *, x_width=8,
+                 acc_width=24, pipeline=0, overflow="wrap"):
+        self._w, self._act = weight, act
+        if act is None:
+            check_operand("x", x_width, True)
+            self._b_max = 1 << (x_width - 1)
+        else:
+            self._b_max = act.max_magnitude
+        _check_mac(acc_width, self.product_width, pipeline, overflow)
+        self._acc_width, self._pipeline, self._overflow = acc_width, pipeline, overflow
+        ports = {"w": In(weight.bits), "w_nb": In(weight.bits)}
+        if act is None:
+            ports["x"] = In(signed(x_width))
+        else:
+            ports.update({"a": In(act.bits), "a_nb": In(act.bits)})
+        ports.update({"valid": In(1), "clear": In(1), "acc": Out(signed(acc_width))})
+        super().__init__(ports)
+
+    @property
+    def product_width(self) -> int:
+        return _product_width(self._w.max_magnitude, self._b_max)
+
+    @property
+    def latency(self) -> int:
+        return self._pipeline + 1
+
+    def elaborate(self, platform):
+        m = Module()
+        operands = [self.w, self.w_nb] + ([self.x] if self._act is None
+                                          else [self.a, self.a_nb])
+        *operands, valid, clear = delay(m, operands + [self.valid, self.clear],
+                                        self._pipeline - 1, "s")
+        m.submodules.w_dec = w_dec = OVPElementDecoder(self._w)
+        m.d.comb += [w_dec.code.eq(operands[0]), w_dec.neighbour.eq(operands[1])]
+        if self._act is None:
+            ib, eb = operands[2], 0
+        else:
+            m.submodules.a_dec = a_dec = OVPElementDecoder(self._act)
+            m.d.comb += [a_dec.code.eq(operands[2]), a_dec.neighbour.eq(operands[3])]
+            ib, eb = a_dec.sig, a_dec.exp
+        prod = _exp_int_product(m, w_dec.sig, w_dec.exp, ib, eb, self.product_width)
+        if self._pipeline >= 1:
+            prod, valid, clear = delay(m, [prod, valid, clear], 1, "p")
+        prod_w = Signal(self._acc_width)
+        m.d.comb += prod_w.eq(prod)
+        accumulate(m, self.acc, prod_w, valid, clear, self._overflow)
+        return m
