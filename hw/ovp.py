@@ -26,7 +26,8 @@ from amaranth.lib.wiring import In, Out
 from hw.mac import MAX_ACC_WIDTH, MAX_PIPELINE, OVERFLOW_MODES, accumulate, check_operand, \
     delay
 
-__all__ = ["OVPParams", "OVPElementDecoder", "OVPPairDecoder", "ExpIntMAC", "OVPPE"]
+__all__ = ["OVPParams", "OVPElementDecoder", "OVPPairDecoder", "ExpIntMAC", "OVPPE",
+           "split_multiply"]
 
 # flint4 magnitude field mmm -> (exponent, odd integer), from the flint4 table of the spec:
 # 000:0 001:1 010:2 011:3 100:16 101:8 110:4 111:6
@@ -190,10 +191,24 @@ def _product_width(max_a: int, max_b: int) -> int:
     return (max_a * max_b).bit_length() + 1
 
 
-def _exp_int_product(m: Module, ia, ea, ib, eb, width: int) -> Signal:
-    """``(ia * ib) << (ea + eb)`` as a signed ``width``-bit signal."""
+def split_multiply(m: Module, x, y) -> Signal:
+    """Signed 8 x 8 product from four 4 x 4 multipliers (spec, section OVP):
+    ``x*y = (xh*yh << 8) + (xh*yl << 4) + (xl*yh << 4) + xl*yl``, ``xh`` the signed high
+    nibble, ``xl`` the unsigned low nibble. Narrower operands are sign-extended to 8 bits."""
+    x8, y8 = Signal(signed(8)), Signal(signed(8))
+    m.d.comb += [x8.eq(x), y8.eq(y)]
+    xh, xl, yh, yl = x8[4:].as_signed(), x8[:4], y8[4:].as_signed(), y8[:4]
+    prod = Signal(signed(16))
+    m.d.comb += prod.eq((xh * yh << 8) + (xh * yl << 4) + (xl * yh << 4) + xl * yl)
+    return prod
+
+
+def _exp_int_product(m: Module, ia, ea, ib, eb, width: int, split: bool = False) -> Signal:
+    """``(ia * ib) << (ea + eb)`` as a signed ``width``-bit signal; with ``split`` the
+    integer product comes from four 4-bit multipliers (``split_multiply``)."""
     prod = Signal(signed(width))
-    m.d.comb += prod.eq((ia * ib) << (ea + eb))
+    integer = split_multiply(m, ia, ib) if split else ia * ib
+    m.d.comb += prod.eq(integer << (ea + eb))
     return prod
 
 
@@ -254,12 +269,18 @@ class OVPPE(wiring.Component):
     either OVP-coded (``a``, ``a_nb``, format ``act``) or, with ``act=None``, a signed
     ``x_width``-bit integer ``x`` (W4A8: OVP4 × INT8); ``valid``, ``clear``; ``acc`` signed
     ``acc_width``. Each cycle adds ``decode(w) * decode(a)`` (see the module docstring) to
-    the accumulator. Latency ``pipeline + 1``.
+    the accumulator. Latency ``pipeline + 1``. With ``split`` (8-bit integer lanes only) the
+    integer multiply is built from four 4-bit multipliers, as a mixed 4/8-bit array would.
     """
 
     def __init__(self, weight: OVPParams, act: OVPParams | None = None, *, x_width=8,
-                 acc_width=24, pipeline=0, overflow="wrap"):
-        self._w, self._act = weight, act
+                 acc_width=24, pipeline=0, overflow="wrap", split=False):
+        if not isinstance(split, bool):
+            raise ValueError(f"split must be a bool, got {split!r}")
+        b_int = x_width if act is None else act.int_width
+        if split and not 4 < max(weight.int_width, b_int) <= 8:
+            raise ValueError("split multipliers need integer lanes of 5..8 bits (OVP8)")
+        self._w, self._act, self._split = weight, act, split
         if act is None:
             check_operand("x", x_width, True)
             self._b_max = 1 << (x_width - 1)
@@ -297,7 +318,8 @@ class OVPPE(wiring.Component):
             m.submodules.a_dec = a_dec = OVPElementDecoder(self._act)
             m.d.comb += [a_dec.code.eq(operands[2]), a_dec.neighbour.eq(operands[3])]
             ib, eb = a_dec.sig, a_dec.exp
-        prod = _exp_int_product(m, w_dec.sig, w_dec.exp, ib, eb, self.product_width)
+        prod = _exp_int_product(m, w_dec.sig, w_dec.exp, ib, eb, self.product_width,
+                                self._split)
         if self._pipeline >= 1:
             prod, valid, clear = delay(m, [prod, valid, clear], 1, "p")
         prod_w = Signal(self._acc_width)

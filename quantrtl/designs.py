@@ -9,13 +9,17 @@ bench that checks it against ``golden/``, and the bench configuration.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from golden.arith import OVERFLOW_MODES
+import torch
+
+from golden.arith import OVERFLOW_MODES, mac_trace
 from golden.integer import IntFormat, parse_int_format
+from hw.dint import DIntMAC
 from hw.mac import IntMAC, check_mac_params
+from hw.ovp import NIBBLE_ORDERS, OVPPE, OVPPairDecoder, OVPParams
 from hw.rtl import RTL, from_component
-from sim.vectors import Vectors, mac_vectors
+from sim.vectors import Vectors, mac_stream_vectors, mac_vectors
 
 __all__ = ["Param", "DesignSpec", "Design", "DESIGNS", "build", "parse_params"]
 
@@ -23,7 +27,7 @@ __all__ = ["Param", "DesignSpec", "Design", "DESIGNS", "build", "parse_params"]
 @dataclass(frozen=True)
 class Param:
     name: str
-    kind: str            # "format", "int" or "choice"
+    kind: str            # "format", "int", "floats" or "choice"
     default: object
     help: str
     choices: tuple = ()
@@ -37,6 +41,12 @@ class Param:
             except ValueError:
                 raise ValueError(f"parameter {self.name} takes an integer, got {text!r}") \
                     from None
+        if self.kind == "floats":
+            try:
+                return ",".join(str(float(v)) for v in text.split(","))
+            except ValueError:
+                raise ValueError(f"parameter {self.name} takes comma-separated numbers, got "
+                                 f"{text!r}") from None
         if text not in self.choices:
             raise ValueError(f"parameter {self.name} takes one of {', '.join(self.choices)}, "
                              f"got {text!r}")
@@ -111,6 +121,141 @@ def _make_baseline_mac(p: dict):
     return rtl, _mac_vectors(a, b, p["acc"], "wrap", 1), a.bits + b.bits <= 10
 
 
+def _make_dint_mac(p: dict):
+    from golden.dint import DIntFormat
+    from golden.dint import mac_trace as dint_trace
+    x = parse_int_format(p["x"])
+    if not x.signed:
+        raise ValueError(f"dint-mac activations must be signed, got {x}")
+    denormals = tuple(float(d) for d in p["denormals"].split(","))
+    unit = DIntMAC(w_bits=p["w_bits"], denormals=denormals, x_width=x.bits, acc_width=p["acc"],
+                   pipeline=p["pipeline"], overflow=p["overflow"])
+    fmt = DIntFormat(p["w_bits"], denormals)
+    half = 1 << (p["w_bits"] - 1)
+
+    def trace(w, xs, valid, clear):
+        return dint_trace(w, xs, valid, clear, fmt, acc_width=p["acc"], overflow=p["overflow"])
+
+    def vectors(mode, count, seed):
+        return mac_stream_vectors(torch.arange(2 * half), x.codes(), trace,
+                                  a_extremes=torch.tensor([half - 1, 2 * half - 1]),
+                                  b_extremes=torch.tensor([x.qmin, x.qmax]), names=("w", "x"),
+                                  latency=unit.latency, mode=mode, count=count, seed=seed)
+
+    return from_component(unit, "dint_mac"), vectors, p["w_bits"] + x.bits <= 12
+
+
+# OVP formats by name: (hardware parameters, golden format), 8-bit with E/M from params.
+OVP_FORMATS = ("ovp4", "ovp4-flint", "ovp8")
+
+
+def _ovp_format(name: str, e, m):
+    from golden.ovp import OVPFormat
+    if name not in OVP_FORMATS:
+        raise ValueError(f"unknown OVP format {name!r} (choose from {', '.join(OVP_FORMATS)})")
+    if name == "ovp8":
+        e, m = (2, 5) if e is None and m is None else (e, m)
+        if e is None or m is None:
+            raise ValueError("ovp8 needs both e and m (E + M = 7), or neither for E2M5")
+        return OVPParams.int8(e, m), OVPFormat.int8(exp_bits=e, man_bits=m)
+    if e is not None or m is not None:
+        raise ValueError(f"e and m apply to ovp8 only; {name} is E2M1")
+    if name == "ovp4":
+        return OVPParams.int4(), OVPFormat.int4()
+    return OVPParams.flint4(), OVPFormat.flint4()
+
+
+def _decode_pairs(golden_fmt, first: torch.Tensor, second: torch.Tensor):
+    """Golden ``<exp, int>`` and values of elements ``first`` given neighbours ``second``."""
+    from golden.ovp import decode, decode_exp_int
+    pairs = torch.stack([first, second], dim=-1)
+    exp, integer = decode_exp_int(pairs, golden_fmt)
+    return exp, integer, decode(pairs, golden_fmt)
+
+
+def _make_ovp_decoder(p: dict):
+    hw_fmt, golden_fmt = _ovp_format(p["fmt"], p["e"], p["m"])
+    unit = OVPPairDecoder(hw_fmt, p["order"])
+    bits = hw_fmt.bits
+
+    def vectors(mode, count, seed):
+        if mode == "exhaustive":
+            pair = torch.arange(1 << (2 * bits))
+        elif mode == "random":
+            if count < 1:
+                raise ValueError(f"random vectors need a positive count, got {count!r}")
+            gen = torch.Generator().manual_seed(seed)
+            pair = torch.randint(1 << (2 * bits), (count,), generator=gen)
+        else:
+            raise ValueError(f"unknown vector mode {mode!r}")
+        low, high = pair & ((1 << bits) - 1), pair >> bits
+        first, second = (low, high) if p["order"] == "low-first" else (high, low)
+        exp, integer, _ = _decode_pairs(golden_fmt, torch.stack([first, second], -1),
+                                        torch.stack([second, first], -1))
+        return Vectors({"pair": pair.tolist()},
+                       {"exp0": exp[:, 0].tolist(), "int0": integer[:, 0].tolist(),
+                        "exp1": exp[:, 1].tolist(), "int1": integer[:, 1].tolist()},
+                       {"exp0": False, "int0": True, "exp1": False, "int1": True},
+                       0, {"pair": 0}, seed, mode)
+
+    return from_component(unit, "ovp_decoder"), vectors, bits == 4
+
+
+def _split_pair_ports(vectors: Vectors, packed: str, ports: tuple[str, str], bits: int):
+    """Replace a packed stimulus ``code | neighbour << bits`` by two ports."""
+    stim = dict(vectors.stimulus)
+    codes = torch.tensor(stim.pop(packed))
+    stim = {ports[0]: (codes & ((1 << bits) - 1)).tolist(), ports[1]: (codes >> bits).tolist(),
+            **stim}
+    idle = {k: v for k, v in vectors.idle.items() if k != packed} | {ports[0]: 0, ports[1]: 0}
+    return replace(vectors, stimulus=stim, idle=idle)
+
+
+def _largest_outliers(fmt: OVPParams) -> torch.Tensor:
+    """Packed pairs ``code | identifier << bits`` holding the largest outliers, + and -."""
+    ones = (1 << fmt.bits) - 1
+    return torch.tensor([(fmt.identifier << fmt.bits) | ones >> 1,
+                         (fmt.identifier << fmt.bits) | ones])
+
+
+def _make_ovp_pe(p: dict):
+    w_hw, w_golden = _ovp_format(p["w"], p["e"], p["m"])
+    plain_act = p["act"] == "int8"
+    if plain_act:
+        a_hw = a_golden = None
+    else:
+        a_hw, a_golden = _ovp_format(p["act"], p["e"], p["m"])
+    unit = OVPPE(w_hw, a_hw, acc_width=p["acc"], pipeline=p["pipeline"],
+                 overflow=p["overflow"], split=p["split"] == "1")
+    wb = w_hw.bits
+
+    def values(golden_fmt, packed, bits):
+        low, high = packed & ((1 << bits) - 1), packed >> bits
+        return _decode_pairs(golden_fmt, low, high)[2]
+
+    def trace(wp, ap, valid, clear):
+        w = values(w_golden, wp, wb)
+        a = ap if plain_act else values(a_golden, ap, a_hw.bits)
+        return mac_trace(w, a, valid, clear, acc_width=p["acc"], overflow=p["overflow"])
+
+    def vectors(mode, count, seed):
+        w_codes = torch.arange(1 << (2 * wb))
+        if plain_act:
+            a_codes, a_ext = torch.arange(-128, 128), torch.tensor([-128, 127])
+        else:
+            a_codes, a_ext = torch.arange(1 << (2 * a_hw.bits)), _largest_outliers(a_hw)
+        vec = mac_stream_vectors(w_codes, a_codes, trace, a_extremes=_largest_outliers(w_hw),
+                                 b_extremes=a_ext,
+                                 names=("wp", "x" if plain_act else "ap"),
+                                 latency=unit.latency, mode=mode, count=count, seed=seed)
+        vec = _split_pair_ports(vec, "wp", ("w", "w_nb"), wb)
+        if not plain_act:
+            vec = _split_pair_ports(vec, "ap", ("a", "a_nb"), a_hw.bits)
+        return vec
+
+    return from_component(unit, "ovp_pe"), vectors, wb == 4 and (plain_act or a_hw.bits == 4)
+
+
 _OPERANDS = (
     Param("a", "format", "int8", "operand A format: intN or uintN, N = 2..8"),
     Param("b", "format", "int8", "operand B format: intN or uintN, N = 2..8"),
@@ -124,6 +269,35 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
     ), _make_int_mac),
     DesignSpec("baseline-mac", "hand-written Verilog `acc <= acc + a*b` (QoR baseline), "
                "latency 1, wraps", _OPERANDS, _make_baseline_mac),
+    DesignSpec("dint-mac", "dINT weight x signed INT activation MAC (hw.dint.DIntMAC), "
+               "fixed-point accumulator, latency pipeline+1", (
+        Param("w_bits", "int", 4, "dINT weight width, 3..8"),
+        Param("denormals", "floats", "0.5", "denormal levels, powers of two below 1"),
+        Param("x", "format", "int8", "activation format: intN, N = 2..8"),
+        Param("acc", "int", 24, "accumulator width in bits, fractional bits included"),
+        Param("pipeline", "int", 0, "register stages before the accumulator, 0..4"),
+        Param("overflow", "choice", "wrap", "accumulator overflow", OVERFLOW_MODES),
+    ), _make_dint_mac),
+    DesignSpec("ovp-decoder", "OliVe OVP pair decoder to <exp, int> lanes "
+               "(hw.ovp.OVPPairDecoder), combinational", (
+        Param("fmt", "choice", "ovp4", "OVP format", OVP_FORMATS),
+        Param("e", "int", None, "ovp8 only: abfloat exponent bits (default 2)"),
+        Param("m", "int", None, "ovp8 only: abfloat mantissa bits (default 5)"),
+        Param("order", "choice", "low-first", "which half of the pair is element 2k",
+              NIBBLE_ORDERS),
+    ), _make_ovp_decoder),
+    DesignSpec("ovp-pe", "OVP-coded weight x OVP or INT8 activation PE (hw.ovp.OVPPE), "
+               "latency pipeline+1", (
+        Param("w", "choice", "ovp4", "weight format", OVP_FORMATS),
+        Param("act", "choice", "ovp4", "activation format", OVP_FORMATS + ("int8",)),
+        Param("e", "int", None, "ovp8 only: abfloat exponent bits (default 2)"),
+        Param("m", "int", None, "ovp8 only: abfloat mantissa bits (default 5)"),
+        Param("acc", "int", 24, "accumulator width in bits"),
+        Param("pipeline", "int", 0, "register stages before the accumulator, 0..4"),
+        Param("overflow", "choice", "wrap", "accumulator overflow", OVERFLOW_MODES),
+        Param("split", "choice", "0", "1: 8-bit integer multiply from four 4-bit ones",
+              ("0", "1")),
+    ), _make_ovp_pe),
 ]}
 
 
