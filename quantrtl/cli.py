@@ -99,11 +99,25 @@ def cmd_synth(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
-        fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] else "n/a (area only)"
+        fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] \
+            else "n/a (no place and route)"
         print(f"{design.label} on {target.name} [{flags.label()}]: {result['luts']} LUTs, "
               f"{result['ffs']} FFs, {result['carry']} carry, {result['dsps']} DSPs, "
               f"Fmax {fmax}{' (cached)' if result['cached'] else ''}")
         print(f"logs: {Path(result['logs']['yosys.log']).parent}")
+    return 0
+
+
+def cmd_mutate(args) -> int:
+    from quantrtl.mutate import mutation_test
+    design = build(args.design, args.params)
+    print(f"mutation testing {design.label} ({args.count} mutants) ...", file=sys.stderr)
+    report = mutation_test(design, count=args.count, seed=args.seed, simulator=args.sim,
+                           progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(report.summary())
+    for survivor in report.survivors:
+        print(f"  survived: {survivor}")
+    print(f"work folder: {report.log_dir}")
     return 0
 
 
@@ -153,6 +167,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=1, help="nextpnr seed (1)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("mutate", help="mutation score of a design's bench (Yosys mutate)")
+    p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
+    p.add_argument("params", nargs="*", help=PARAMS_HELP)
+    p.add_argument("--count", type=_positive, default=40, help="mutants (40)")
+    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--sim", choices=SIMULATORS)
+    p.set_defaults(func=cmd_mutate)
 
     p = sub.add_parser("report", help="verify and synthesize the default design set; write "
                                       "qor.json, report.md and charts")

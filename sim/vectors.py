@@ -61,6 +61,10 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
       without ``valid``, so that narrow accumulators wrap or saturate.
     * random: ``count`` seeded cycles, 30% of the codes from the extremes so that long runs
       overflow the accumulator, ``valid`` 85% and ``clear`` 1% of cycles.
+
+    Both also pulse the synchronous reset ``rst`` once, at a seeded cycle ``r`` in the
+    second half: the accumulator reads 0 after edge ``r`` and the ``latency`` vectors in
+    flight at that edge are lost (the pipeline registers are reset too).
     """
     gen = torch.Generator().manual_seed(seed)
     if mode == "exhaustive":
@@ -81,13 +85,25 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
         clear = torch.rand(count, generator=gen) < 0.01
     else:
         raise ValueError(f"unknown vector mode {mode!r} (choose from {', '.join(MODES)})")
-    acc = trace(a, b, valid, clear)
+    n = len(a)
+    r = int(torch.randint(n // 2, n, (1,), generator=gen))
+    rst = torch.zeros(n, dtype=torch.bool)
+    rst[r] = True
+    # In the golden trace, vector u lands in the accumulator at edge u + latency - 1: the
+    # vectors landing at edges r .. r + latency - 1 are lost, and edge r empties it.
+    seen_valid, seen_clear = valid.clone(), clear.clone()
+    lost = slice(max(0, r - latency + 1), r + 1)
+    seen_valid[lost] = False
+    if r - latency + 1 >= 0:
+        seen_clear[r - latency + 1] = True
+    acc = trace(a, b, seen_valid, seen_clear)
     na, nb = names
     return Vectors(
         stimulus={na: a.tolist(), nb: b.tolist(), "valid": valid.int().tolist(),
-                  "clear": clear.int().tolist()},
+                  "clear": clear.int().tolist(), "rst": rst.int().tolist()},
         expected={"acc": acc.tolist()}, signed_outputs={"acc": acc_signed},
-        latency=latency, idle={na: 0, nb: 0, "valid": 0, "clear": 0}, seed=seed, mode=mode)
+        latency=latency, idle={na: 0, nb: 0, "valid": 0, "clear": 0, "rst": 0}, seed=seed,
+        mode=mode)
 
 
 def _extremes(fmt: IntFormat) -> torch.Tensor:

@@ -93,8 +93,9 @@ def test_report_writes_tables_charts_and_comes_from_cache(tmp_path, capsys):
     assert len(qor["results"]) == 2 * (3 + 3)  # 2 designs x (ice40: lut/booth/dsp, xc7: 3)
     md = (out / "report.md").read_text()
     rows = [line.split("|")[1:-1] for line in md.splitlines() if line.startswith("| INT2")]
-    generated = [r for r in rows if r[0].strip() == "INT2 MAC" and len(r) == 8]
-    assert len(generated) == 6 and all(float(r[7]) > 0 for r in generated)  # a ratio each
+    generated = [r for r in rows if r[0].strip() == "INT2 MAC" and len(r) == 9]
+    assert len(generated) == 6 and all(float(r[8]) > 0 for r in generated)  # a ratio each
+    assert all(r[7].strip() == "INT2 MAC (baseline)" for r in generated)
     assert "## ice40-up5k" in md and "![area.png](area.png)" in md
     assert len(qor["verification"]) == 2
     capsys.readouterr()
