@@ -9,7 +9,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.mac import MAX_ACC_WIDTH, MAX_PIPELINE, OVERFLOW_MODES, accumulate, check_operand, \
-    delay
+    delay, unused_if_invalid
 
 __all__ = ["dint_magnitudes", "DIntMAC"]
 
@@ -49,6 +49,7 @@ class DIntMAC(wiring.Component):
     levels one or two shift-adds. The sign is applied to the sum. Latency ``pipeline + 1``.
     """
 
+    @unused_if_invalid
     def __init__(self, *, w_bits=4, denormals=(0.5,), x_width=8, acc_width=24, pipeline=0,
                  overflow="wrap"):
         self._magnitudes = dint_magnitudes(w_bits, denormals)

@@ -1,14 +1,30 @@
 """Integer multiply–accumulate unit."""
 
+import functools
+
 from amaranth.hdl import Module, Shape, Signal, signed, unsigned, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["IntMAC", "check_operand", "check_mac_params", "delay", "accumulate"]
+__all__ = ["IntMAC", "check_operand", "check_mac_params", "delay", "accumulate",
+           "unused_if_invalid"]
 
 OVERFLOW_MODES = ("wrap", "saturate")
 MAX_ACC_WIDTH = 62
 MAX_PIPELINE = 4
+
+
+def unused_if_invalid(init):
+    """Decorate a Component's ``__init__``: if it raises (bad parameters), mark the half-built
+    object so that Amaranth does not also warn that it was never elaborated."""
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        try:
+            init(self, *args, **kwargs)
+        except Exception:
+            self._MustUse__silence = True
+            raise
+    return wrapper
 
 
 def check_operand(name: str, width, is_signed) -> Shape:
@@ -55,6 +71,7 @@ class IntMAC(wiring.Component):
     multiplier. Throughput one MAC per cycle. Synchronous reset clears everything.
     """
 
+    @unused_if_invalid
     def __init__(self, *, a_width=8, a_signed=True, b_width=8, b_signed=True, acc_width=24,
                  pipeline=0, overflow="wrap"):
         a_shape, b_shape = check_mac_params(a_width, a_signed, b_width, b_signed, acc_width,

@@ -24,7 +24,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.mac import MAX_ACC_WIDTH, MAX_PIPELINE, OVERFLOW_MODES, accumulate, check_operand, \
-    delay
+    delay, unused_if_invalid
 
 __all__ = ["OVPParams", "OVPElementDecoder", "OVPPairDecoder", "ExpIntMAC", "OVPPE",
            "split_multiply"]
@@ -110,6 +110,7 @@ class OVPElementDecoder(wiring.Component):
     ``sig``: signed ``int_width`` (the integer). Value = ``sig << exp``.
     """
 
+    @unused_if_invalid
     def __init__(self, fmt: OVPParams):
         self._fmt = fmt
         super().__init__({
@@ -149,6 +150,7 @@ class OVPPairDecoder(wiring.Component):
     low half, with ``"high-first"`` in the high half. Lane 0 is element 2k.
     """
 
+    @unused_if_invalid
     def __init__(self, fmt: OVPParams, nibble_order: str = "low-first"):
         if nibble_order not in NIBBLE_ORDERS:
             raise ValueError(f"nibble order must be one of {NIBBLE_ORDERS}, got "
@@ -221,6 +223,7 @@ class ExpIntMAC(wiring.Component):
     saturating. Latency ``pipeline + 1`` (stage 1 registers the shifted product).
     """
 
+    @unused_if_invalid
     def __init__(self, *, a_int_width, a_max_exp, b_int_width, b_max_exp, acc_width=24,
                  pipeline=0, overflow="wrap"):
         for name, value in (("a_int_width", a_int_width), ("b_int_width", b_int_width)):
@@ -273,6 +276,7 @@ class OVPPE(wiring.Component):
     integer multiply is built from four 4-bit multipliers, as a mixed 4/8-bit array would.
     """
 
+    @unused_if_invalid
     def __init__(self, weight: OVPParams, act: OVPParams | None = None, *, x_width=8,
                  acc_width=24, pipeline=0, overflow="wrap", split=False):
         if not isinstance(split, bool):

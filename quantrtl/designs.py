@@ -166,7 +166,8 @@ def _ovp_format(name: str, e, m):
 
 
 def _decode_pairs(golden_fmt, first: torch.Tensor, second: torch.Tensor):
-    """Golden ``<exp, int>`` and values of elements ``first`` given neighbours ``second``."""
+    """Golden ``<exp, int>`` and values of the pairs ``(first, second)``: index ``[..., 0]``
+    is element ``first`` (with neighbour ``second``), ``[..., 1]`` element ``second``."""
     from golden.ovp import decode, decode_exp_int
     pairs = torch.stack([first, second], dim=-1)
     exp, integer = decode_exp_int(pairs, golden_fmt)
@@ -190,8 +191,7 @@ def _make_ovp_decoder(p: dict):
             raise ValueError(f"unknown vector mode {mode!r}")
         low, high = pair & ((1 << bits) - 1), pair >> bits
         first, second = (low, high) if p["order"] == "low-first" else (high, low)
-        exp, integer, _ = _decode_pairs(golden_fmt, torch.stack([first, second], -1),
-                                        torch.stack([second, first], -1))
+        exp, integer, _ = _decode_pairs(golden_fmt, first, second)
         return Vectors({"pair": pair.tolist()},
                        {"exp0": exp[:, 0].tolist(), "int0": integer[:, 0].tolist(),
                         "exp1": exp[:, 1].tolist(), "int1": integer[:, 1].tolist()},
@@ -229,9 +229,9 @@ def _make_ovp_pe(p: dict):
                  overflow=p["overflow"], split=p["split"] == "1")
     wb = w_hw.bits
 
-    def values(golden_fmt, packed, bits):
+    def values(golden_fmt, packed, bits):  # element = low half, its neighbour = high half
         low, high = packed & ((1 << bits) - 1), packed >> bits
-        return _decode_pairs(golden_fmt, low, high)[2]
+        return _decode_pairs(golden_fmt, low, high)[2][..., 0]
 
     def trace(wp, ap, valid, clear):
         w = values(w_golden, wp, wb)

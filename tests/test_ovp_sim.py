@@ -1,0 +1,58 @@
+"""OVP decoders and PEs in a real simulator against golden.ovp."""
+
+import pytest
+
+from quantrtl.designs import build
+from sim.harness import run_vectors
+
+
+def verify(design, params, mode="exhaustive", count=0, seed=1):
+    d = build(design, params)
+    vectors = d.vectors(mode, count, seed)
+    result = run_vectors(d.rtl, vectors)
+    assert result.failed == 0
+    return vectors
+
+
+@pytest.mark.parametrize("params", ["fmt=ovp4", "fmt=ovp4-flint", "fmt=ovp4 order=high-first"])
+def test_ovp4_decoder_all_256_bytes(params):
+    assert len(verify("ovp-decoder", params.split())) == 256
+
+
+@pytest.mark.parametrize("params", ["fmt=ovp8", "fmt=ovp8 e=3 m=4"])
+def test_ovp8_decoder_random(params):
+    verify("ovp-decoder", params.split(), mode="random", count=20000, seed=8)
+
+
+# W4A4: every (weight pair, activation pair) combination = 65536 products, alone and
+# accumulated; W4A8: every weight pair x every int8.
+@pytest.mark.parametrize("params", ["w=ovp4 act=ovp4 acc=16 overflow=saturate",
+                                    "w=ovp4-flint act=ovp4 acc=20 pipeline=1",
+                                    "w=ovp4 act=int8 acc=18 overflow=wrap"])
+def test_ovp4_pe_exhaustive(params):
+    assert len(verify("ovp-pe", params.split())) == 2 * 65536
+
+
+@pytest.mark.parametrize("params", ["w=ovp8 act=ovp8 acc=24 overflow=saturate",
+                                    "w=ovp8 act=ovp8 acc=23 split=1",
+                                    "w=ovp8 act=int8 acc=24 pipeline=2 split=1",
+                                    "w=ovp8 act=int8 acc=19 overflow=saturate"])
+def test_ovp8_pe_random(params):
+    verify("ovp-pe", params.split(), mode="random", count=20000, seed=9)
+
+
+@pytest.mark.parametrize("bad", [["fmt=ovp4", "e=3"], ["fmt=ovp8", "e=3"],
+                                 ["fmt=ovp8", "e=3", "m=3"], ["fmt=ovp5"]])
+def test_bad_ovp_decoder_parameters(bad):
+    with pytest.raises(ValueError):
+        build("ovp-decoder", bad)
+
+
+def test_pe_accumulator_must_hold_a_product():
+    with pytest.raises(ValueError, match="accumulator width"):
+        build("ovp-pe", ["w=ovp4", "act=ovp4", "acc=12"])
+
+
+def test_split_needs_8_bit_lanes():
+    with pytest.raises(ValueError, match="split"):
+        build("ovp-pe", ["w=ovp4", "act=ovp4", "split=1"])
