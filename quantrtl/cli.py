@@ -108,6 +108,17 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def cmd_lint(args) -> int:
+    from quantrtl.lint import WAIVERS, lint
+    design = build(args.design, args.params)
+    result = lint(design.rtl)
+    for warning in result.warnings:
+        print(f"  {warning}")
+    print(f"{design.label}: {len(result.warnings)} lint warnings (verilator -Wall; "
+          f"{len(WAIVERS)} waived codes, see quantrtl/lint.py); log: {result.log}")
+    return 1 if result.warnings else 0
+
+
 def cmd_mutate(args) -> int:
     from quantrtl.mutate import mutation_test
     design = build(args.design, args.params)
@@ -167,6 +178,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=1, help="nextpnr seed (1)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("lint", help="Verilator -Wall lint of a design's Verilog")
+    p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
+    p.add_argument("params", nargs="*", help=PARAMS_HELP)
+    p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("mutate", help="mutation score of a design's bench (Yosys mutate)")
     p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
