@@ -63,7 +63,8 @@ class Design:
 
     @property
     def label(self) -> str:
-        return f"{self.name} " + " ".join(f"{k}={v}" for k, v in self.params.items())
+        return " ".join([self.name, *(f"{k}={v}" for k, v in self.params.items()
+                                      if v is not None)])
 
 
 @dataclass(frozen=True)
