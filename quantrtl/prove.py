@@ -88,7 +88,10 @@ def _counterexample(output: str) -> str:
     """``pair=0x88: golden exp0=0 int0=0 ..., unit exp0=...`` from Yosys's SAT table."""
     values: dict[str, dict[str, int]] = {"in": {}, "gold": {}, "gate": {}}
     for kind, name, bits in _ROW.findall(output):
-        values[kind][name] = int(bits.replace("x", "0"), 2)
+        value = int(bits.replace("x", "0"), 2)
+        if name.startswith("int") and bits[0] == "1":  # integer lanes are two's complement
+            value -= 1 << len(bits)
+        values[kind][name] = value
     inputs = ", ".join(f"{k}=0x{v:x}" for k, v in values["in"].items())
     gold = " ".join(f"{k}={v}" for k, v in values["gold"].items())
     gate = " ".join(f"{k}={v}" for k, v in values["gate"].items())
