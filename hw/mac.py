@@ -122,10 +122,12 @@ class IntMAC(wiring.Component):
         return m
 
 
-def delay(m: Module, signals: list, stages: int, tag: str) -> list:
-    """Register ``signals`` ``stages`` times (0 or fewer: unchanged); return the outputs."""
+def delay(m: Module, signals: list, stages: int, tag: str, names=None) -> list:
+    """Register ``signals`` (any values) ``stages`` times (0 or fewer: unchanged); return
+    the outputs, named ``<name>_<tag><stage>`` (``names`` overrides the signals' names)."""
+    names = names or [getattr(s, "name", "d") for s in signals]
     for stage in range(max(stages, 0)):
-        delayed = [Signal.like(s, name=f"{s.name}_{tag}{stage}") for s in signals]
+        delayed = [Signal(s.shape(), name=f"{n}_{tag}{stage}") for s, n in zip(signals, names)]
         m.d.sync += [d.eq(s) for d, s in zip(delayed, signals)]
         signals = delayed
     return signals

@@ -15,11 +15,12 @@ import torch
 
 from golden.arith import OVERFLOW_MODES, mac_trace
 from golden.integer import IntFormat, parse_int_format
+from hw.array import SystolicArray
 from hw.dint import DIntMAC
 from hw.mac import IntMAC, check_mac_params
 from hw.ovp import NIBBLE_ORDERS, OVPPE, OVPPairDecoder, OVPParams
 from hw.rtl import RTL, from_component
-from sim.vectors import Vectors, mac_stream_vectors, mac_vectors
+from sim.vectors import Vectors, gemm_stream_vectors, mac_stream_vectors, mac_vectors
 
 __all__ = ["Param", "DesignSpec", "Design", "DESIGNS", "build", "parse_params"]
 
@@ -257,6 +258,22 @@ def _make_ovp_pe(p: dict):
     return from_component(unit, "ovp_pe"), vectors, wb == 4 and (plain_act or a_hw.bits == 4)
 
 
+def _make_systolic_array(p: dict):
+    a, b = parse_int_format(p["a"]), parse_int_format(p["b"])
+    unit = SystolicArray(rows=p["rows"], cols=p["cols"], a_width=a.bits, a_signed=a.signed,
+                         b_width=b.bits, b_signed=b.signed, max_k=p["max_k"],
+                         acc_width=p["acc"])
+
+    def vectors(mode, count, seed):
+        if mode != "random":
+            raise ValueError("systolic-array vectors are random GEMM tiles (mode random)")
+        tiles = max(4, count // max(1, p["rows"] * p["cols"] * p["max_k"] // 2))
+        return gemm_stream_vectors(p["rows"], p["cols"], a, b, acc_width=unit.acc_width,
+                                   max_k=p["max_k"], tiles=tiles, seed=seed)[0]
+
+    return from_component(unit, "systolic_array"), vectors, False
+
+
 _OPERANDS = (
     Param("a", "format", "int8", "operand A format: intN or uintN, N = 2..8"),
     Param("b", "format", "int8", "operand B format: intN or uintN, N = 2..8"),
@@ -299,6 +316,15 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
         Param("split", "choice", "0", "1: 8-bit integer multiply from four 4-bit ones",
               ("0", "1")),
     ), _make_ovp_pe),
+    DesignSpec("systolic-array", "output-stationary GEMM array of INT PEs "
+               "(hw.array.SystolicArray); random mode's count is MACs to verify", (
+        Param("rows", "int", 4, "PE rows (tile M), 1..64"),
+        Param("cols", "int", 4, "PE columns (tile N), 1..64"),
+        Param("a", "format", "int8", "activation format (A, M x K)"),
+        Param("b", "format", "int8", "weight format (B, K x N)"),
+        Param("max_k", "int", 64, "longest reduction a tile may have"),
+        Param("acc", "int", None, "accumulator bits (default: no overflow up to max_k)"),
+    ), _make_systolic_array),
 ]}
 
 

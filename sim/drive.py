@@ -68,8 +68,7 @@ async def drive_and_sample(dut, stimulus: dict[str, list[int]], outputs: dict[st
                 handles[n].value = to_unsigned(v, widths[n])
         await FallingEdge(dut.clk)
         for n, is_signed in outputs.items():
-            value = out_handles[n].value
-            samples[n].append(value.to_signed() if is_signed else value.to_unsigned())
+            samples[n].append(_read(out_handles[n], is_signed))
     return {n: s[latency - 1:latency - 1 + length] for n, s in samples.items()}
 
 
@@ -86,6 +85,15 @@ async def drive_comb(dut, stimulus: dict[str, list[int]],
             handles[n].value = to_unsigned(stimulus[n][t], widths[n])
         await Timer(1, unit="ns")
         for n, is_signed in outputs.items():
-            value = out_handles[n].value
-            samples[n].append(value.to_signed() if is_signed else value.to_unsigned())
+            samples[n].append(_read(out_handles[n], is_signed))
     return samples
+
+
+def _read(handle, is_signed: bool):
+    """An output's value as an int, or None while it holds X or Z bits."""
+    value = handle.value
+    if not value.is_resolvable:
+        return None
+    if not hasattr(value, "to_unsigned"):  # a 1-bit port reads as a single Logic
+        return int(value)
+    return value.to_signed() if is_signed else value.to_unsigned()

