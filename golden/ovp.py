@@ -1,45 +1,68 @@
 """OliVe outlier–victim pair (OVP) encoding (ISCA 2023), after ``shared/spec/formats.md``.
 
-Values are in units of the quantization step. Codes are unsigned bit patterns (int64
-tensors); elements ``2k`` and ``2k+1`` of the LAST dimension form a pair, which must
-therefore have even length (``ValueError`` otherwise).
+The contract, shared with ``hw/ovp.py``:
 
-Choices this module makes (and the hardware follows):
+* Codes are UNSIGNED bit patterns ``0 .. 2^bits - 1`` in int64 tensors; values are int64 in
+  units of the quantization step (LSB). Elements ``2k`` and ``2k+1`` of the LAST dimension
+  form a pair, so that dimension must have even length (``ValueError`` otherwise).
+* Normals: int is two's complement in ``-(2^(b-1)-1) .. 2^(b-1)-1``; flint4 is sign–magnitude
+  ``s|mmm`` with ``mmm`` = 000..111 → 0, 1, 2, 3, 16, 8, 4, 6. The identifier ``10..0`` is
+  never a normal (for flint4 it is the negative zero).
+* Outliers are abfloat ``s|e..e|m..m``: ``(-1)^s * (2^M + m) << (e + bias)``; ``e = m = 0`` is
+  never produced by ``encode``.
+* Decoding a pair: an identifier is a victim (0); a code whose neighbour is the identifier
+  is an abfloat outlier; otherwise both codes are normals. A pair of two identifiers (an
+  invalid pair ``encode`` never produces) decodes to two zeros.
+* ``<exponent, integer>`` canonical forms (value = ``integer << exponent``): int normal ``v``
+  → ``<0, v>``; victim → ``<0, 0>``; abfloat → ``<e + bias, ±(2^M + m)>``; flint4 normals →
+  odd-part form ``0 → <0,0>, 1 → <0,1>, 2 → <1,1>, 3 → <0,3>, 4 → <2,1>, 6 → <1,3>,
+  8 → <3,1>, 16 → <4,1>`` (negatives: negative integer).
 
-* Decoding: a code equal to the identifier ``10..0`` is a victim (0); a code whose neighbour
-  is the identifier is an abfloat outlier; otherwise both are normals. A pair of two
-  identifiers (never produced by ``encode``) decodes to two zeros.
-* ``<exponent, integer>`` canonical forms: int normal ``v`` → ``<0, v>``; victim → ``<0, 0>``;
-  abfloat → ``<e + bias, ±(2^M + m)>``; flint4 normal → odd-part form ``<k, odd>``
-  (2 → ``<1, 1>``, 6 → ``<1, 3>``, 16 → ``<4, 1>``, ...).
-* Encoding: an element is an outlier when its nearest value on the combined grid (normals
-  and ± outliers) is an outlier, i.e. its magnitude is past the midpoint between the
-  largest normal and the smallest outlier; rounding is to the nearest grid value with
-  ties to the numerically larger value (the reference kernel), saturating past the largest
-  outlier. Non-outliers round on the normal grid. If both elements of a pair are outliers,
-  ``both_outliers="first"`` (default, the reference) keeps the even one, ``"larger"`` keeps
-  the larger magnitude (ties: the even one); the other becomes the victim.
-* NaN or ±Inf input raises ``ValueError``.
+Encoding (``encode``, the golden side only): each element rounds to the nearest value of
+the combined grid (normals ∪ ± outlier magnitudes), ties to the numerically LARGER value
+(the reference kernel), saturating beyond the largest outlier. The element is an outlier
+exactly when that rounded value is not a normal value: for int4, ``x >= 9.5`` or
+``x < -9.5`` (``-9.5`` ties to ``-7``). Non-outliers thus sit on the nearest normal value
+(the same rounding restricted to the normals). In a pair with one outlier the neighbour
+becomes the victim (identifier); with two outliers ``both_outliers="first"`` (the default,
+the reference) keeps the even one and ``"larger"`` keeps the one of larger input
+magnitude ``|x|`` (before rounding; ties keep the even one). The kept outlier keeps its
+grid value. NaN or ±Inf input raises ``ValueError``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
 from golden import arith
 
-__all__ = ["OVPFormat", "decode", "decode_exp_int", "encode", "pack_bytes", "unpack_bytes",
-           "quantize", "dequantize", "fake_quantize", "dot", "gemm", "product_exp_int",
-           "split_mul8", "CLIP_RATIOS"]
+__all__ = ["OVPFormat", "FLINT4_VALUES", "NIBBLE_ORDERS", "CLIP_RATIOS", "decode",
+           "decode_exp_int", "encode", "pack_bytes", "unpack_bytes", "quantize", "dequantize",
+           "fake_quantize", "dot", "gemm", "product_exp_int", "split_mul8"]
 
 # flint4 magnitude field mmm -> value, as tabled in formats.md
 FLINT4_VALUES = (0, 1, 2, 3, 16, 8, 4, 6)
+BOTH_OUTLIER_RULES = ("first", "larger")
+NIBBLE_ORDERS = ("low-first", "high-first")
+MAX_MAGNITUDE = 1 << 31  # every value below this: a product of two fits arith's 62-bit limit
+
+# Clip search: alpha = base * r, r = 0.75, 0.77, ..., 2.49 (88 candidates)
+CLIP_RATIOS = tuple((75 + 2 * i) / 100 for i in range(88))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
 class OVPFormat:
+    """An OVP format: ``bits`` per code (4 or 8), the normal type (``"int"``, or ``"flint"``
+    for 4 bits), the abfloat outlier's ``exp_bits`` E, ``man_bits`` M (1 + E + M = bits)
+    and ``bias``, and the encoder's rule for a pair of two outliers."""
+
     bits: int = 4
     normal: str = "int"
     exp_bits: int = 2
@@ -48,229 +71,297 @@ class OVPFormat:
     both_outliers: str = "first"
 
     def __post_init__(self):
-        if self.bits not in (4, 8):
+        if not _is_int(self.bits) or self.bits not in (4, 8):
             raise ValueError(f"OVP codes are 4 or 8 bits, got {self.bits!r}")
-        if self.normal not in ("int", "flint") or (self.normal == "flint" and self.bits != 4):
-            raise ValueError(f"normal type must be int, or flint for 4 bits; got "
-                             f"{self.normal!r} with {self.bits} bits")
-        if not (isinstance(self.exp_bits, int) and isinstance(self.man_bits, int)
-                and self.exp_bits >= 1 and self.man_bits >= 0
-                and 1 + self.exp_bits + self.man_bits == self.bits):
-            raise ValueError(f"abfloat needs 1 + E + M = {self.bits} bits, got "
+        if self.normal not in ("int", "flint"):
+            raise ValueError(f"OVP normal type must be 'int' or 'flint', got {self.normal!r}")
+        if self.normal == "flint" and self.bits != 4:
+            raise ValueError("flint normals exist only for 4-bit OVP")
+        for name in ("exp_bits", "man_bits", "bias"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 0:
+                raise ValueError(f"OVP {name} must be a non-negative int, got {value!r}")
+        if self.exp_bits < 1 or 1 + self.exp_bits + self.man_bits != self.bits:
+            raise ValueError(f"abfloat needs 1 + E + M = {self.bits} bits with E >= 1, got "
                              f"E={self.exp_bits}, M={self.man_bits}")
-        if not isinstance(self.bias, int) or self.bias < 0:
-            raise ValueError(f"bias must be a non-negative int, got {self.bias!r}")
-        if self.both_outliers not in ("first", "larger"):
-            raise ValueError(f"both_outliers must be 'first' or 'larger', got "
+        if self.max_outlier >= MAX_MAGNITUDE:
+            raise ValueError(f"largest outlier {self.max_outlier} must be below 2^31 "
+                             f"(E={self.exp_bits}, M={self.man_bits}, bias={self.bias})")
+        if self.both_outliers not in BOTH_OUTLIER_RULES:
+            raise ValueError(f"both_outliers must be one of {BOTH_OUTLIER_RULES}, got "
                              f"{self.both_outliers!r}")
 
     @classmethod
-    def int4(cls, **kw):
+    def int4(cls, **kw) -> OVPFormat:
+        """int4 normals, E2M1 outliers with bias 2 (12 … 96)."""
         return cls(4, "int", 2, 1, 2, **kw)
 
     @classmethod
-    def flint4(cls, **kw):
+    def flint4(cls, **kw) -> OVPFormat:
+        """flint4 normals, E2M1 outliers with bias 3 (24 … 192)."""
         return cls(4, "flint", 2, 1, 3, **kw)
 
     @classmethod
-    def int8(cls, exp_bits: int = 2, man_bits: int = 5, bias: int = 2, **kw):
+    def int8(cls, exp_bits: int = 2, man_bits: int = 5, bias: int = 2, **kw) -> OVPFormat:
+        """int8 normals, abfloat E``exp_bits``M``man_bits`` outliers (E2M5 bias 2: 132 … 2016)."""
         return cls(8, "int", exp_bits, man_bits, bias, **kw)
 
     @property
+    def name(self) -> str:
+        normal = "-flint" if self.normal == "flint" else ""
+        return f"ovp{self.bits}{normal}-e{self.exp_bits}m{self.man_bits}b{self.bias}"
+
+    def __str__(self):
+        return self.name
+
+    @property
     def identifier(self) -> int:
+        """The victim code ``10..0``."""
         return 1 << (self.bits - 1)
 
     @property
     def max_normal(self) -> int:
+        """Largest normal value: 7 (int4), 16 (flint4), 127 (int8)."""
         return 16 if self.normal == "flint" else (1 << (self.bits - 1)) - 1
 
-    # --- tables, indexed by code -------------------------------------------------------
-    def normal_table(self) -> torch.Tensor:
-        """Value of every code read as a normal (the identifier reads as 0)."""
-        codes = torch.arange(1 << self.bits)
-        if self.normal == "int":
-            values = torch.where(codes >= self.identifier, codes - (1 << self.bits), codes)
-            return torch.where(codes == self.identifier, torch.zeros_like(codes), values)
-        mags = torch.tensor(FLINT4_VALUES)[codes & 7]
-        return torch.where(codes >= 8, -mags, mags)
-
-    def outlier_table(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(value, exponent, integer)`` of every code read as abfloat."""
-        codes = torch.arange(1 << self.bits)
-        m = codes & ((1 << self.man_bits) - 1)
-        e = (codes >> self.man_bits) & ((1 << self.exp_bits) - 1)
-        sign = torch.where(codes >> (self.bits - 1) == 1, -1, 1)
-        integer = sign * ((1 << self.man_bits) + m)
-        exponent = e + self.bias
-        return integer << exponent, exponent, integer
+    @property
+    def max_outlier(self) -> int:
+        return ((1 << (self.man_bits + 1)) - 1) << ((1 << self.exp_bits) - 1 + self.bias)
 
     def normal_values(self) -> torch.Tensor:
-        """Sorted distinct values normals can take (the identifier excluded)."""
-        table = self.normal_table()
-        valid = torch.arange(1 << self.bits) != self.identifier
-        return torch.unique(table[valid])
+        """Sorted distinct values a normal code takes, int64."""
+        return _tables(self).normal_values.clone()
 
     def outlier_magnitudes(self) -> torch.Tensor:
-        """Sorted positive outlier magnitudes (``e = 0, m = 0`` excluded)."""
-        values = self.outlier_table()[0][:self.identifier]  # sign bit clear
-        return torch.sort(values[1:]).values
+        """Sorted positive outlier magnitudes (``e = m = 0`` excluded), int64."""
+        mags = _tables(self).outlier_values
+        return mags[mags > 0].clone()
 
     def grid(self) -> torch.Tensor:
-        mags = self.outlier_magnitudes()
-        return torch.unique(torch.cat([self.normal_values(), mags, -mags]))
+        """Sorted union of the normal values and ± outlier magnitudes, int64."""
+        return _tables(self).grid.clone()
 
 
-def _pairs(codes: torch.Tensor, fmt: OVPFormat) -> tuple[torch.Tensor, torch.Tensor]:
-    codes = torch.as_tensor(codes, dtype=torch.int64)
-    if codes.dim() == 0 or codes.shape[-1] % 2:
-        raise ValueError(f"OVP tensors pair elements along the last dimension, which must "
-                         f"have even length; got shape {tuple(codes.shape)}")
+@dataclass(frozen=True)
+class _Tables:
+    normal_by_code: torch.Tensor    # value of each code read as a normal (identifier: 0)
+    normal_exp: torch.Tensor        # <exp, int> of each code read as a normal
+    normal_int: torch.Tensor
+    outlier_by_code: torch.Tensor   # value, exp, int of each code read as abfloat
+    outlier_exp: torch.Tensor
+    outlier_int: torch.Tensor
+    normal_values: torch.Tensor     # sorted
+    normal_codes: torch.Tensor      # code of each of normal_values
+    outlier_values: torch.Tensor    # sorted, both signs, e = m = 0 excluded
+    outlier_codes: torch.Tensor
+    grid: torch.Tensor              # sorted normals ∪ outliers
+    grid_sums: torch.Tensor         # grid[j] + grid[j+1], float64: 2x >= sum -> round up
+    grid_is_outlier: torch.Tensor   # grid value is not a normal value
+
+
+# <exp, odd> of the flint4 magnitudes 0, 1, 2, 3, 4, 6, 8, 16
+_FLINT_EXP_INT = {0: (0, 0), 1: (0, 1), 2: (1, 1), 3: (0, 3), 4: (2, 1), 6: (1, 3), 8: (3, 1),
+                  16: (4, 1)}
+
+
+@lru_cache(maxsize=None)
+def _tables(fmt: OVPFormat) -> _Tables:
+    codes = torch.arange(1 << fmt.bits, dtype=torch.int64)
+    ident = codes == fmt.identifier
+    if fmt.normal == "int":
+        normal = torch.where(codes >= fmt.identifier, codes - (1 << fmt.bits), codes)
+        normal = torch.where(ident, torch.zeros_like(codes), normal)
+        n_exp, n_int = torch.zeros_like(normal), normal
+    else:
+        mags = torch.tensor(FLINT4_VALUES, dtype=torch.int64)[codes & 7]
+        sign = torch.where(codes >= 8, -1, 1)
+        normal = sign * mags
+        pairs = torch.tensor([_FLINT_EXP_INT[int(v)] for v in mags], dtype=torch.int64)
+        n_exp, n_int = pairs[:, 0], sign * pairs[:, 1]
+    m = codes & ((1 << fmt.man_bits) - 1)
+    e = (codes >> fmt.man_bits) & ((1 << fmt.exp_bits) - 1)
+    o_int = torch.where(codes >= fmt.identifier, -1, 1) * ((1 << fmt.man_bits) + m)
+    o_exp = e + fmt.bias
+    outlier = o_int << o_exp
+
+    # Value -> code for the encoder: every normal code but the identifier (flint: +0 only
+    # for zero), every abfloat code but e = m = 0.
+    normal_keys = normal[~ident]
+    normal_codes = codes[~ident]
+    normal_values, first = torch.unique(normal_keys, return_inverse=True)
+    # the smallest code of each value: 0 (not a negative zero) for flint zero
+    order = torch.full_like(normal_values, 1 << fmt.bits)
+    order = order.scatter_reduce(0, first, normal_codes, reduce="amin")
+    o_valid = (codes & (fmt.identifier - 1)) != 0
+    o_vals, o_order = torch.sort(outlier[o_valid])
+    o_codes = codes[o_valid][o_order]
+    grid = torch.unique(torch.cat([normal_values, o_vals]))
+    return _Tables(normal, n_exp, n_int, outlier, o_exp, o_int, normal_values, order, o_vals,
+                   o_codes, grid, (grid[:-1] + grid[1:]).to(torch.float64),
+                   ~torch.isin(grid, normal_values))
+
+
+def _check_codes(codes, fmt: OVPFormat) -> torch.Tensor:
+    codes = torch.as_tensor(codes)
+    if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
+        raise ValueError(f"OVP codes must be an integer tensor, got {codes.dtype}")
+    codes = codes.to(torch.int64)
+    _check_pairs(codes.shape)
     if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= 1 << fmt.bits):
         raise ValueError(f"OVP{fmt.bits} codes are 0..{(1 << fmt.bits) - 1}")
-    return codes, torch.roll(codes.reshape(*codes.shape[:-1], -1, 2), 1, -1).reshape(codes.shape)
+    return codes
 
 
-def _roles(codes, fmt):
-    codes, neighbour = _pairs(codes, fmt)
-    victim = codes == fmt.identifier
-    outlier = ~victim & (neighbour == fmt.identifier)
-    return codes, victim, outlier
+def _check_pairs(shape):
+    if len(shape) == 0 or shape[-1] % 2:
+        raise ValueError(f"OVP pairs elements along the last dimension, which must have even "
+                         f"length; got shape {tuple(shape)}")
+
+
+def _pairs(t: torch.Tensor) -> torch.Tensor:
+    return t.reshape(*t.shape[:-1], -1, 2)
+
+
+def _roles(codes: torch.Tensor, fmt: OVPFormat):
+    """``(victim, outlier)`` masks of each element."""
+    ident = codes == fmt.identifier
+    p = _pairs(ident)
+    neighbour_ident = torch.stack([p[..., 1], p[..., 0]], -1).reshape(codes.shape)
+    return ident, ~ident & neighbour_ident
 
 
 def decode(codes: torch.Tensor, fmt: OVPFormat) -> torch.Tensor:
     """Values (int64, LSB units) of OVP codes paired along the last dimension."""
-    codes, victim, outlier = _roles(codes, fmt)
-    value = torch.where(outlier, fmt.outlier_table()[0][codes], fmt.normal_table()[codes])
+    codes = _check_codes(codes, fmt)
+    t = _tables(fmt)
+    victim, outlier = _roles(codes, fmt)
+    value = torch.where(outlier, t.outlier_by_code[codes], t.normal_by_code[codes])
     return torch.where(victim, torch.zeros_like(value), value)
 
 
-_FLINT_EXP_INT = {0: (0, 0), 1: (0, 1), 2: (1, 1), 3: (0, 3), 4: (2, 1), 6: (1, 3),
-                  8: (3, 1), 16: (4, 1)}
-
-
 def decode_exp_int(codes: torch.Tensor, fmt: OVPFormat) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(exponent, integer)`` per element with ``value = integer << exponent`` (canonical
-    forms in the module docstring)."""
-    codes, victim, outlier = _roles(codes, fmt)
-    _, o_exp, o_int = fmt.outlier_table()
-    normal = fmt.normal_table()[codes]
-    if fmt.normal == "int":
-        n_exp, n_int = torch.zeros_like(normal), normal
-    else:
-        table = torch.zeros(17, 2, dtype=torch.int64)
-        for value, pair in _FLINT_EXP_INT.items():
-            table[value] = torch.tensor(pair)
-        n_exp, odd = table[normal.abs()].unbind(-1)
-        n_int = torch.where(normal < 0, -odd, odd)
-    exp = torch.where(outlier, o_exp[codes], n_exp)
-    integer = torch.where(outlier, o_int[codes], n_int)
+    """``(exponent, integer)`` int64 per element with ``value == integer << exponent``, in
+    the canonical forms of the module docstring (what the hardware decoders output)."""
+    codes = _check_codes(codes, fmt)
+    t = _tables(fmt)
+    victim, outlier = _roles(codes, fmt)
+    exp = torch.where(outlier, t.outlier_exp[codes], t.normal_exp[codes])
+    integer = torch.where(outlier, t.outlier_int[codes], t.normal_int[codes])
     zero = torch.zeros_like(exp)
     return torch.where(victim, zero, exp), torch.where(victim, zero, integer)
 
 
-def _round_to(grid: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Nearest value of sorted ``grid``; ties to the larger; saturating at the ends."""
-    hi = torch.searchsorted(grid, x).clamp(1, len(grid) - 1)
-    lo_v, hi_v = grid[hi - 1].to(x.dtype), grid[hi].to(x.dtype)
-    return torch.where(hi_v - x <= x - lo_v, grid[hi], grid[hi - 1])
+def _check_finite(x) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    if x.is_complex():
+        raise ValueError("OVP quantizer input must be real")
+    x = x.to(torch.float64)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("OVP quantizer input contains NaN or Inf")
+    return x
 
 
-def _value_to_code(values: torch.Tensor, keys: torch.Tensor, codes: torch.Tensor):
-    order = torch.argsort(keys)
-    return codes[order][torch.searchsorted(keys[order], values)]
+def _encode_values(x: torch.Tensor, fmt: OVPFormat):
+    """The encoder without codes: ``(value, outlier, victim)`` per element of finite
+    float64 ``x`` (LSB units); ``value`` is the decoded value (0 for victims)."""
+    t = _tables(fmt)
+    idx = torch.searchsorted(t.grid_sums, 2 * x, right=True)  # ties -> larger grid value
+    nearest, is_out = t.grid[idx], t.grid_is_outlier[idx]
+    o = _pairs(is_out)
+    o0, o1 = o[..., 0], o[..., 1]
+    if fmt.both_outliers == "first":
+        keep0 = o0
+    else:
+        mag = _pairs(x.abs())
+        keep0 = o0 & (~o1 | (mag[..., 0] >= mag[..., 1]))
+    keep1 = o1 & ~keep0
+    victim = torch.stack([keep1, keep0], -1).reshape(x.shape)
+    outlier = torch.stack([keep0, keep1], -1).reshape(x.shape)
+    return torch.where(victim, torch.zeros_like(nearest), nearest), outlier, victim
 
 
 def encode(x: torch.Tensor, fmt: OVPFormat) -> torch.Tensor:
-    """OVP codes of ``x`` (float, LSB units), pairs along the last dimension."""
-    x = torch.as_tensor(x, dtype=torch.float64)
-    _pairs(torch.zeros(x.shape, dtype=torch.int64), fmt)  # shape check
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError("OVP quantizer input contains NaN or Inf")
-    all_codes = torch.arange(1 << fmt.bits)
-    not_id = all_codes != fmt.identifier
-    normal_keys, normal_codes = fmt.normal_table()[not_id], all_codes[not_id]
-    if fmt.normal == "flint":  # drop the negative zero so that 0 maps to code 0
-        keep = ~((normal_keys == 0) & (normal_codes != 0))
-        normal_keys, normal_codes = normal_keys[keep], normal_codes[keep]
-    out_values = fmt.outlier_table()[0]
-    out_codes = all_codes[(all_codes & (fmt.identifier - 1)) != 0]  # e = m = 0 excluded
-    out_keys = out_values[out_codes]
-
-    nearest = _round_to(fmt.grid(), x)
-    is_outlier = nearest.abs() > fmt.max_normal
-    normal_code = _value_to_code(_round_to(fmt.normal_values(), x), normal_keys, normal_codes)
-    outlier_code = _value_to_code(torch.where(is_outlier, nearest, out_keys[0]), out_keys,
-                                  out_codes)
-
-    pair = lambda t: t.reshape(*t.shape[:-1], -1, 2)  # noqa: E731
-    o, mag = pair(is_outlier), pair(nearest.abs())
-    keep_first = o[..., 0] & (~o[..., 1] | (fmt.both_outliers == "first")
-                              | (mag[..., 0] >= mag[..., 1]))
-    keep_second = o[..., 1] & ~keep_first
-    ident = torch.full_like(pair(normal_code)[..., 0], fmt.identifier)
-    first = torch.where(keep_first, pair(outlier_code)[..., 0],
-                        torch.where(keep_second, ident, pair(normal_code)[..., 0]))
-    second = torch.where(keep_second, pair(outlier_code)[..., 1],
-                         torch.where(keep_first, ident, pair(normal_code)[..., 1]))
-    return torch.stack([first, second], -1).reshape(x.shape)
-
-
-NIBBLE_ORDERS = ("low-first", "high-first")
+    """OVP codes (int64) of ``x`` (real, already in LSB units), pairs along the last
+    dimension; rounding, outlier and victim rules in the module docstring."""
+    x = _check_finite(x)
+    _check_pairs(x.shape)
+    t = _tables(fmt)
+    value, outlier, victim = _encode_values(x, fmt)
+    n_idx = torch.searchsorted(t.normal_values, value).clamp(max=len(t.normal_values) - 1)
+    o_idx = torch.searchsorted(t.outlier_values, value).clamp(max=len(t.outlier_values) - 1)
+    codes = torch.where(outlier, t.outlier_codes[o_idx], t.normal_codes[n_idx])
+    return torch.where(victim, torch.full_like(codes, fmt.identifier), codes)
 
 
 def pack_bytes(codes: torch.Tensor, fmt: OVPFormat, nibble_order: str = "low-first"):
-    """4-bit codes → one byte per pair (element 2k in the low nibble for ``low-first``);
-    8-bit codes → the same codes as uint8."""
-    codes, _ = _pairs(codes, fmt)
+    """uint8 storage. 4 bits: one byte per pair, element ``2k`` in the low nibble
+    (``"low-first"``) or the high nibble (``"high-first"``); 8 bits: the codes as uint8."""
     if nibble_order not in NIBBLE_ORDERS:
         raise ValueError(f"nibble order must be one of {NIBBLE_ORDERS}, got {nibble_order!r}")
+    codes = _check_codes(codes, fmt)
     if fmt.bits == 8:
         return codes.to(torch.uint8)
-    p = codes.reshape(*codes.shape[:-1], -1, 2)
+    p = _pairs(codes)
     lo, hi = (p[..., 0], p[..., 1]) if nibble_order == "low-first" else (p[..., 1], p[..., 0])
     return (lo | hi << 4).to(torch.uint8)
 
 
 def unpack_bytes(data: torch.Tensor, fmt: OVPFormat, nibble_order: str = "low-first"):
+    """Inverse of ``pack_bytes``: int64 codes (twice as many for 4 bits)."""
     if nibble_order not in NIBBLE_ORDERS:
         raise ValueError(f"nibble order must be one of {NIBBLE_ORDERS}, got {nibble_order!r}")
-    data = torch.as_tensor(data).to(torch.int64)
+    data = torch.as_tensor(data)
+    if data.is_floating_point() or data.is_complex() or data.dtype == torch.bool \
+            or data.dim() == 0:
+        raise ValueError(f"packed OVP data must be a non-scalar integer tensor, got "
+                         f"{data.dtype} of shape {tuple(data.shape)}")
+    data = data.to(torch.int64)
+    if data.numel() and (int(data.min()) < 0 or int(data.max()) > 255):
+        raise ValueError("packed OVP data are bytes 0..255")
     if fmt.bits == 8:
-        return data
+        return _check_codes(data, fmt)
     lo, hi = data & 15, data >> 4
     first, second = (lo, hi) if nibble_order == "low-first" else (hi, lo)
     return torch.stack([first, second], -1).reshape(*data.shape[:-1], -1)
 
 
-# alpha = base * r, r = 0.75, 0.77, ..., 2.49 (88 candidates), base = max|mean ± 3 std|
-CLIP_RATIOS = (75 + 2 * torch.arange(88, dtype=torch.float64)) / 100
+def _reduce_dims(x: torch.Tensor, axis: int | None) -> list[int]:
+    if axis is None:
+        return list(range(x.dim()))
+    if _is_int(axis) and -x.dim() <= axis < x.dim():
+        axis %= x.dim()
+        if axis == x.dim() - 1:
+            raise ValueError("the channel axis cannot be the last (pair) dimension: both "
+                             "elements of a pair share one scale")
+        return [d for d in range(x.dim()) if d != axis]
+    raise ValueError(f"axis {axis!r} out of range for a {x.dim()}-d tensor")
 
 
 def quantize(x: torch.Tensor, fmt: OVPFormat, axis: int | None = None):
-    """Codes and scale with the spec's clip search: per tensor (``axis=None``, activations)
-    or per index of ``axis`` (weights: ``axis=0`` of ``[N, K]``). The clip ``alpha`` maps to
-    the largest normal: ``scale = alpha / max_normal``; the least-MSE ``alpha`` wins."""
-    x = torch.as_tensor(x, dtype=torch.float64)
+    """``(codes, scale)`` with the spec's clip search.
+
+    ``axis=None``: one scale per tensor (activations); ``axis=k``: one per index of
+    dimension ``k`` (weights ``[N, K]``: ``axis=0``); ``scale`` keeps the reduced dimensions
+    (size 1). Per slice, ``base = max(|mean ± 3·std|)`` (unbiased std, as the reference),
+    ``alpha = base * r`` for ``r`` in ``CLIP_RATIOS``, ``scale = alpha / max_normal``; the
+    ``alpha`` with the least squared error of the dequantized slice wins (the smallest ``r``
+    on a tie). An all-zero slice gets ``base = 1``. ``x`` real and finite, last dim even.
+    """
+    x = _check_finite(x)
+    _check_pairs(x.shape)
     if x.numel() == 0:
         raise ValueError("cannot quantize an empty tensor")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError("OVP quantizer input contains NaN or Inf")
-    if axis is None:
-        dims = list(range(x.dim()))
-    else:
-        if not -x.dim() <= axis < x.dim():
-            raise ValueError(f"axis {axis} out of range for a {x.dim()}-d tensor")
-        dims = [d for d in range(x.dim()) if d != axis % x.dim()]
+    dims = _reduce_dims(x, axis)
     mean = x.mean(dim=dims, keepdim=True)
-    std = x.std(dim=dims, keepdim=True, correction=0) if x.numel() > 1 else torch.zeros_like(mean)
+    std = x.std(dim=dims, keepdim=True)  # at least 2 elements per slice: a pair
     base = torch.maximum((mean + 3 * std).abs(), (mean - 3 * std).abs())
-    base = torch.where(base > 0, base, x.abs().amax(dim=dims, keepdim=True).clamp(min=1e-30))
+    base = torch.where(base > 0, base, torch.ones_like(base))
     best_err = torch.full_like(base, float("inf"))
-    best_scale = base / fmt.max_normal
+    best_scale = base * CLIP_RATIOS[0] / fmt.max_normal
     for ratio in CLIP_RATIOS:
         scale = base * ratio / fmt.max_normal
-        err = ((decode(encode(x / scale, fmt), fmt) * scale - x) ** 2).sum(dim=dims,
-                                                                            keepdim=True)
+        value = _encode_values(x / scale, fmt)[0]
+        err = ((value * scale - x) ** 2).sum(dim=dims, keepdim=True)
         better = err < best_err
         best_err = torch.where(better, err, best_err)
         best_scale = torch.where(better, scale, best_scale)
@@ -278,44 +369,64 @@ def quantize(x: torch.Tensor, fmt: OVPFormat, axis: int | None = None):
 
 
 def dequantize(codes: torch.Tensor, scale: torch.Tensor, fmt: OVPFormat) -> torch.Tensor:
-    return decode(codes, fmt).to(torch.float64) * scale
+    """``decode(codes) * scale`` in float64."""
+    return decode(codes, fmt).to(torch.float64) * torch.as_tensor(scale, dtype=torch.float64)
 
 
 def fake_quantize(x: torch.Tensor, fmt: OVPFormat, axis: int | None = None) -> torch.Tensor:
+    """Quantize and dequantize in one step (for error measurements), in ``x``'s dtype."""
     codes, scale = quantize(x, fmt, axis)
     return dequantize(codes, scale, fmt).to(torch.as_tensor(x).dtype)
 
 
-def _operand(values_or_codes, fmt):
-    return decode(values_or_codes, fmt) if fmt is not None else \
-        torch.as_tensor(values_or_codes, dtype=torch.int64)
+def _int8_values(b) -> torch.Tensor:
+    b = torch.as_tensor(b)
+    if b.is_floating_point() or b.is_complex() or b.dtype == torch.bool:
+        raise ValueError(f"INT8 operands must be an integer tensor, got {b.dtype}")
+    b = b.to(torch.int64)
+    if b.numel() and (int(b.min()) < -128 or int(b.max()) > 127):
+        raise ValueError("INT8 operands are -128..127")
+    return b
 
 
-def dot(a, a_fmt: OVPFormat, b, b_fmt: OVPFormat | None, *, acc_width: int,
+def dot(a, a_fmt: OVPFormat, b, b_fmt: OVPFormat | None, acc_width: int,
         overflow: str = "wrap") -> torch.Tensor:
-    """Dot product over the last dimension; ``b_fmt=None`` means ``b`` holds integers."""
-    return arith.dot(decode(a, a_fmt), _operand(b, b_fmt), acc_width=acc_width,
-                     overflow=overflow)
+    """Dot product over the last dimension of ``decode(a) * decode(b)`` (``b_fmt=None``:
+    ``b`` holds INT8 values), accumulated as ``golden.arith.dot`` (signed ``acc_width``)."""
+    b_values = _int8_values(b) if b_fmt is None else decode(b, b_fmt)
+    return arith.dot(decode(a, a_fmt), b_values, acc_width=acc_width, overflow=overflow)
 
 
-def gemm(a, a_fmt: OVPFormat, b, b_fmt: OVPFormat | None, *, acc_width: int,
+def gemm(a, a_fmt: OVPFormat, b, b_fmt: OVPFormat | None, acc_width: int,
          overflow: str = "wrap") -> torch.Tensor:
-    """``A [M, K]`` (OVP codes, pairs along K) times ``B [K, N]`` (OVP codes paired along K,
-    or integers with ``b_fmt=None``)."""
-    b_values = b if b_fmt is None else decode(torch.as_tensor(b).T, b_fmt).T
+    """``C = A @ B`` as ``golden.arith.gemm``: ``A [M, K]`` OVP codes paired along K (rows),
+    ``B [K, N]`` OVP codes paired along K (columns) or INT8 values with ``b_fmt=None``."""
+    b = torch.as_tensor(b)
+    if b.dim() != 2:
+        raise ValueError(f"gemm: B must be K x N, got shape {tuple(b.shape)}")
+    b_values = _int8_values(b) if b_fmt is None else decode(b.T, b_fmt).T
     return arith.gemm(decode(a, a_fmt), b_values, acc_width=acc_width, overflow=overflow)
 
 
-def product_exp_int(ca, cb, a_fmt: OVPFormat, b_fmt: OVPFormat):
-    """``<e1 + e2, i1 * i2>`` of two OVP-coded tensors of one shape."""
-    ea, ia = decode_exp_int(ca, a_fmt)
-    eb, ib = decode_exp_int(cb, b_fmt)
+def product_exp_int(ca, cb, fmt_a: OVPFormat, fmt_b: OVPFormat | None):
+    """``<e1 + e2, i1 * i2>`` elementwise for two tensors of one shape (``fmt_b=None``:
+    ``cb`` holds INT8 values, ``<0, v>``)."""
+    ea, ia = decode_exp_int(ca, fmt_a)
+    if fmt_b is None:
+        ib = _int8_values(cb)
+        eb = torch.zeros_like(ib)
+    else:
+        eb, ib = decode_exp_int(cb, fmt_b)
+    if ea.shape != eb.shape:
+        raise ValueError(f"product_exp_int: shapes differ ({tuple(ea.shape)} vs "
+                         f"{tuple(eb.shape)})")
     return ea + eb, ia * ib
 
 
 def split_mul8(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``x*y`` for int8 ``x, y`` from four 4-bit products (spec, section OVP):
-    ``(xh*yh << 8) + (xh*yl << 4) + (xl*yh << 4) + xl*yl``, ``xh`` signed, ``xl`` unsigned."""
-    x, y = torch.as_tensor(x, dtype=torch.int64), torch.as_tensor(y, dtype=torch.int64)
-    xh, xl, yh, yl = x >> 4, x & 15, y >> 4, y & 15   # >> is arithmetic: xh is signed
+    """``x * y`` for int8 ``x, y`` from four 4-bit products (spec, section OVP):
+    ``(xh*yh << 8) + (xh*yl << 4) + (xl*yh << 4) + xl*yl`` with ``xh = x >> 4`` signed
+    (-8..7) and ``xl = x & 15`` unsigned (0..15)."""
+    x, y = _int8_values(x), _int8_values(y)
+    xh, xl, yh, yl = x >> 4, x & 15, y >> 4, y & 15  # >> is arithmetic: xh is signed
     return (xh * yh << 8) + (xh * yl << 4) + (xl * yh << 4) + xl * yl

@@ -8,8 +8,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.mac import MAX_ACC_WIDTH, MAX_PIPELINE, OVERFLOW_MODES, accumulate, check_operand, \
-    delay, unused_if_invalid
+from hw.mac import accumulate, check_accumulator, check_operand, delay, unused_if_invalid
 
 __all__ = ["dint_magnitudes", "DIntMAC"]
 
@@ -54,16 +53,7 @@ class DIntMAC(wiring.Component):
                  overflow="wrap"):
         self._magnitudes = dint_magnitudes(w_bits, denormals)
         self._x_shape = check_operand("x", x_width, True)
-        if isinstance(pipeline, bool) or not isinstance(pipeline, int) \
-                or not 0 <= pipeline <= MAX_PIPELINE:
-            raise ValueError(f"pipeline depth must be 0..{MAX_PIPELINE}, got {pipeline!r}")
-        if overflow not in OVERFLOW_MODES:
-            raise ValueError(f"overflow must be one of {OVERFLOW_MODES}, got {overflow!r}")
-        if isinstance(acc_width, bool) or not isinstance(acc_width, int) \
-                or not self.product_width <= acc_width <= MAX_ACC_WIDTH:
-            raise ValueError(f"accumulator width must be {self.product_width}..{MAX_ACC_WIDTH}"
-                             f" bits (one fixed-point product needs {self.product_width}), "
-                             f"got {acc_width!r}")
+        check_accumulator(acc_width, self.product_width, pipeline, overflow)
         self._w_bits, self._acc_width = w_bits, acc_width
         self._pipeline, self._overflow = pipeline, overflow
         super().__init__({

@@ -6,8 +6,8 @@ from amaranth.hdl import Module, Shape, Signal, signed, unsigned, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["IntMAC", "check_operand", "check_mac_params", "delay", "accumulate",
-           "unused_if_invalid"]
+__all__ = ["IntMAC", "check_operand", "check_accumulator", "check_mac_params", "delay",
+           "accumulate", "register_and_accumulate", "unused_if_invalid"]
 
 OVERFLOW_MODES = ("wrap", "saturate")
 MAX_ACC_WIDTH = 62
@@ -36,21 +36,25 @@ def check_operand(name: str, width, is_signed) -> Shape:
     return signed(width) if is_signed else unsigned(width)
 
 
-def check_mac_params(a_width, a_signed, b_width, b_signed, acc_width, pipeline, overflow):
-    """Validate MAC parameters (see ``IntMAC``); return the operands' shapes."""
-    a_shape = check_operand("a", a_width, a_signed)
-    b_shape = check_operand("b", b_width, b_signed)
-    if isinstance(acc_width, bool) or not isinstance(acc_width, int):
-        raise ValueError(f"accumulator width must be an int, got {acc_width!r}")
-    if not a_width + b_width <= acc_width <= MAX_ACC_WIDTH:
-        raise ValueError(f"accumulator width must be {a_width + b_width}..{MAX_ACC_WIDTH} "
-                         f"bits (one {a_width}x{b_width}-bit product needs "
-                         f"{a_width + b_width}), got {acc_width}")
+def check_accumulator(acc_width, min_width: int, pipeline, overflow):
+    """Validate a MAC's accumulator width (at least ``min_width``, the signed bits of one
+    product), pipeline depth and overflow mode."""
     if isinstance(pipeline, bool) or not isinstance(pipeline, int) \
             or not 0 <= pipeline <= MAX_PIPELINE:
         raise ValueError(f"pipeline depth must be 0..{MAX_PIPELINE}, got {pipeline!r}")
     if overflow not in OVERFLOW_MODES:
         raise ValueError(f"overflow must be one of {OVERFLOW_MODES}, got {overflow!r}")
+    if isinstance(acc_width, bool) or not isinstance(acc_width, int) \
+            or not min_width <= acc_width <= MAX_ACC_WIDTH:
+        raise ValueError(f"accumulator width must be {min_width}..{MAX_ACC_WIDTH} bits (one "
+                         f"product needs {min_width}), got {acc_width!r}")
+
+
+def check_mac_params(a_width, a_signed, b_width, b_signed, acc_width, pipeline, overflow):
+    """Validate MAC parameters (see ``IntMAC``); return the operands' shapes."""
+    a_shape = check_operand("a", a_width, a_signed)
+    b_shape = check_operand("b", b_width, b_signed)
+    check_accumulator(acc_width, a_width + b_width, pipeline, overflow)
     return a_shape, b_shape
 
 
@@ -131,6 +135,17 @@ def delay(m: Module, signals: list, stages: int, tag: str, names=None) -> list:
         m.d.sync += [d.eq(s) for d, s in zip(delayed, signals)]
         signals = delayed
     return signals
+
+
+def register_and_accumulate(m: Module, acc: Signal, prod, valid, clear, pipeline: int,
+                            overflow: str):
+    """The common tail of a MAC: with ``pipeline >= 1`` register the exact product (and its
+    control), then extend it to the accumulator and ``accumulate``."""
+    if pipeline >= 1:
+        prod, valid, clear = delay(m, [prod, valid, clear], 1, "p")
+    prod_w = Signal(len(acc))
+    m.d.comb += prod_w.eq(prod)
+    accumulate(m, acc, prod_w, valid, clear, overflow)
 
 
 def accumulate(m: Module, acc: Signal, prod: Signal, valid, clear, overflow: str,

@@ -23,8 +23,8 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.mac import MAX_ACC_WIDTH, MAX_PIPELINE, OVERFLOW_MODES, accumulate, check_operand, \
-    delay, unused_if_invalid
+from hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
+    unused_if_invalid
 
 __all__ = ["OVPParams", "OVPElementDecoder", "OVPPairDecoder", "ExpIntMAC", "OVPPE",
            "split_multiply"]
@@ -176,18 +176,6 @@ class OVPPairDecoder(wiring.Component):
         return m
 
 
-def _check_mac(acc_width, min_width, pipeline, overflow):
-    if isinstance(pipeline, bool) or not isinstance(pipeline, int) \
-            or not 0 <= pipeline <= MAX_PIPELINE:
-        raise ValueError(f"pipeline depth must be 0..{MAX_PIPELINE}, got {pipeline!r}")
-    if overflow not in OVERFLOW_MODES:
-        raise ValueError(f"overflow must be one of {OVERFLOW_MODES}, got {overflow!r}")
-    if isinstance(acc_width, bool) or not isinstance(acc_width, int) \
-            or not min_width <= acc_width <= MAX_ACC_WIDTH:
-        raise ValueError(f"accumulator width must be {min_width}..{MAX_ACC_WIDTH} bits (one "
-                         f"product needs {min_width}), got {acc_width!r}")
-
-
 def _product_width(max_a: int, max_b: int) -> int:
     """Signed bits of a product of magnitudes up to ``max_a`` and ``max_b``."""
     return (max_a * max_b).bit_length() + 1
@@ -234,7 +222,7 @@ class ExpIntMAC(wiring.Component):
                 raise ValueError(f"{name} must be 0..15, got {value!r}")
         self._a = (a_int_width, a_max_exp)
         self._b = (b_int_width, b_max_exp)
-        _check_mac(acc_width, self.product_width, pipeline, overflow)
+        check_accumulator(acc_width, self.product_width, pipeline, overflow)
         self._acc_width, self._pipeline, self._overflow = acc_width, pipeline, overflow
         super().__init__({
             "a_int": In(signed(a_int_width)), "a_exp": In(max(1, a_max_exp.bit_length())),
@@ -257,11 +245,8 @@ class ExpIntMAC(wiring.Component):
             m, [self.a_int, self.a_exp, self.b_int, self.b_exp, self.valid, self.clear],
             self._pipeline - 1, "s")
         prod = _exp_int_product(m, ia, ea, ib, eb, self.product_width)
-        if self._pipeline >= 1:
-            prod, valid, clear = delay(m, [prod, valid, clear], 1, "p")
-        prod_w = Signal(self._acc_width)
-        m.d.comb += prod_w.eq(prod)
-        accumulate(m, self.acc, prod_w, valid, clear, self._overflow)
+        register_and_accumulate(m, self.acc, prod, valid, clear, self._pipeline,
+                                self._overflow)
         return m
 
 
@@ -290,7 +275,7 @@ class OVPPE(wiring.Component):
             self._b_max = 1 << (x_width - 1)
         else:
             self._b_max = act.max_magnitude
-        _check_mac(acc_width, self.product_width, pipeline, overflow)
+        check_accumulator(acc_width, self.product_width, pipeline, overflow)
         self._acc_width, self._pipeline, self._overflow = acc_width, pipeline, overflow
         ports = {"w": In(weight.bits), "w_nb": In(weight.bits)}
         if act is None:
@@ -324,9 +309,6 @@ class OVPPE(wiring.Component):
             ib, eb = a_dec.sig, a_dec.exp
         prod = _exp_int_product(m, w_dec.sig, w_dec.exp, ib, eb, self.product_width,
                                 self._split)
-        if self._pipeline >= 1:
-            prod, valid, clear = delay(m, [prod, valid, clear], 1, "p")
-        prod_w = Signal(self._acc_width)
-        m.d.comb += prod_w.eq(prod)
-        accumulate(m, self.acc, prod_w, valid, clear, self._overflow)
+        register_and_accumulate(m, self.acc, prod, valid, clear, self._pipeline,
+                                self._overflow)
         return m

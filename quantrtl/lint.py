@@ -45,7 +45,7 @@ def lint(rtl: RTL) -> LintResult:
     source = rtl_path(rtl)
     log = source.with_suffix(".lint.log")
     env = {**os.environ, **_simulator_env("verilator")}
-    args = ["verilator", "--lint-only", "-Wall", f"--top-module", rtl.top,
+    args = ["verilator", "--lint-only", "-Wall", "--top-module", rtl.top,
             *(f"-Wno-{code}" for code in sorted(WAIVERS)), str(source)]
     proc = subprocess.run(args, capture_output=True, text=True, env=env)
     log.write_text(proc.stdout + proc.stderr)

@@ -67,7 +67,7 @@ def _list_mutations(top: str, count: int, seed: int, work: Path, design: str) ->
 
 
 def _write_mutants(top: str, mutations: list[str], work: Path, design: str) -> list[Path]:
-    steps = [f"read_verilog orig.v", f"prep -top {top}", "design -save orig"]
+    steps = ["read_verilog orig.v", f"prep -top {top}", "design -save orig"]
     paths = []
     for i, command in enumerate(mutations):
         path = work / f"mutant{i:04d}.v"

@@ -28,7 +28,7 @@ def wrapper_verilog(rtl: RTL) -> str:
     for p in inputs:
         conns.append(f"    .{p.name}(in_sh[{pos + p.width - 1}:{pos}])")
         pos += p.width
-    conns.append(f"    .clk(clk)" if rtl.clocked else None)
+    conns.append("    .clk(clk)" if rtl.clocked else None)
     pos = 0
     for p in outputs:
         conns.append(f"    .{p.name}(out_w[{pos + p.width - 1}:{pos}])")
