@@ -47,6 +47,7 @@ __all__ = ["OVPFormat", "FLINT4_VALUES", "NIBBLE_ORDERS", "CLIP_RATIOS", "decode
 FLINT4_VALUES = (0, 1, 2, 3, 16, 8, 4, 6)
 BOTH_OUTLIER_RULES = ("first", "larger")
 NIBBLE_ORDERS = ("low-first", "high-first")
+LUT_LIMIT = 1 << 16  # rounding by table up to this many entries, by binary search beyond
 MAX_MAGNITUDE = 1 << 31  # every value below this: a product of two fits arith's 62-bit limit
 
 # Clip search: alpha = base * r, r = 0.75, 0.77, ..., 2.49 (88 candidates)
@@ -151,12 +152,14 @@ class _Tables:
     outlier_exp: torch.Tensor
     outlier_int: torch.Tensor
     normal_values: torch.Tensor     # sorted
-    normal_codes: torch.Tensor      # code of each of normal_values
     outlier_values: torch.Tensor    # sorted, both signs, e = m = 0 excluded
-    outlier_codes: torch.Tensor
     grid: torch.Tensor              # sorted normals ∪ outliers
+    grid_codes: torch.Tensor        # code of each grid value: normal code if it is a normal
     grid_sums: torch.Tensor         # grid[j] + grid[j+1], float64: 2x >= sum -> round up
     grid_is_outlier: torch.Tensor   # grid value is not a normal value
+    lut_low: int                    # rounding by table: floor(2x) - lut_low indexes the
+    lut_value: torch.Tensor | None  # rounded value (float64) and whether it is an outlier
+    lut_outlier: torch.Tensor | None
 
 
 # <exp, odd> of the flint4 magnitudes 0, 1, 2, 3, 4, 6, 8, 16
@@ -196,9 +199,21 @@ def _tables(fmt: OVPFormat) -> _Tables:
     o_vals, o_order = torch.sort(outlier[o_valid])
     o_codes = codes[o_valid][o_order]
     grid = torch.unique(torch.cat([normal_values, o_vals]))
-    return _Tables(normal, n_exp, n_int, outlier, o_exp, o_int, normal_values, order, o_vals,
-                   o_codes, grid, (grid[:-1] + grid[1:]).to(torch.float64),
-                   ~torch.isin(grid, normal_values))
+    sums = grid[:-1] + grid[1:]
+    grid_is_outlier = ~torch.isin(grid, normal_values)
+    n_at = torch.searchsorted(normal_values, grid).clamp(max=len(normal_values) - 1)
+    o_at = torch.searchsorted(o_vals, grid).clamp(max=len(o_vals) - 1)
+    grid_codes = torch.where(grid_is_outlier, o_codes[o_at], order[n_at])
+    # The midpoint sums are integers, so "2x >= sum" is "floor(2x) >= sum": one table
+    # indexed by floor(2x), clamped to [sums[0] - 1, sums[-1]], holds the rounding.
+    lut_low, lut_value, lut_outlier = int(sums[0]) - 1, None, None
+    if int(sums[-1]) - lut_low < LUT_LIMIT:
+        k = torch.arange(lut_low, int(sums[-1]) + 1, dtype=torch.int64)
+        idx = torch.searchsorted(sums, k, right=True)
+        lut_value, lut_outlier = grid[idx].to(torch.float64), grid_is_outlier[idx]
+    return _Tables(normal, n_exp, n_int, outlier, o_exp, o_int, normal_values, o_vals, grid,
+                   grid_codes, sums.to(torch.float64), grid_is_outlier, lut_low, lut_value,
+                   lut_outlier)
 
 
 def _check_codes(codes, fmt: OVPFormat) -> torch.Tensor:
@@ -255,29 +270,60 @@ def _check_finite(x) -> torch.Tensor:
     x = torch.as_tensor(x)
     if x.is_complex():
         raise ValueError("OVP quantizer input must be real")
-    x = x.to(torch.float64)
+    x = x.to(torch.float64).contiguous()
     if not bool(torch.isfinite(x).all()):
         raise ValueError("OVP quantizer input contains NaN or Inf")
     return x
 
 
-def _encode_values(x: torch.Tensor, fmt: OVPFormat):
-    """The encoder without codes: ``(value, outlier, victim)`` per element of finite
-    float64 ``x`` (LSB units); ``value`` is the decoded value (0 for victims)."""
-    t = _tables(fmt)
-    idx = torch.searchsorted(t.grid_sums, 2 * x, right=True)  # ties -> larger grid value
-    nearest, is_out = t.grid[idx], t.grid_is_outlier[idx]
+class _Work:
+    """Buffers for one encoding pass over a tensor of ``shape`` (reused by the clip search)."""
+
+    def __init__(self, shape):
+        self.x2 = torch.empty(shape, dtype=torch.float64)
+        self.floor = torch.empty(shape, dtype=torch.float64)
+        self.index = torch.empty(shape, dtype=torch.int64)
+        self.value = torch.empty(shape, dtype=torch.float64)
+        self.outlier = torch.empty(shape, dtype=torch.bool)
+
+
+def _round(w: _Work, t: _Tables) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest combined-grid value (float64) of every ``x = w.x2 / 2``, ties to the larger,
+    saturating; and whether that value is an outlier. ``x2 >= grid[j] + grid[j+1]`` rounds
+    up past ``grid[j]``; both values land in ``w``."""
+    if t.lut_value is None:
+        idx = torch.searchsorted(t.grid_sums, w.x2, right=True)
+        w.value.copy_(t.grid[idx])
+        w.outlier.copy_(t.grid_is_outlier[idx])
+        return w.value, w.outlier
+    torch.floor(w.x2, out=w.floor).clamp_(t.lut_low, t.lut_low + len(t.lut_value) - 1)
+    index = w.index.copy_(w.floor).sub_(t.lut_low).view(-1)
+    torch.index_select(t.lut_value, 0, index, out=w.value.view(-1))
+    torch.index_select(t.lut_outlier, 0, index, out=w.outlier.view(-1))
+    return w.value, w.outlier
+
+
+def _kept(is_out: torch.Tensor, x: torch.Tensor, fmt: OVPFormat):
+    """Per pair: whether the even (``keep0``) or odd (``keep1``) element stays an outlier
+    (``x`` is the input, or any positive multiple of it); the other one is the victim."""
     o = _pairs(is_out)
     o0, o1 = o[..., 0], o[..., 1]
     if fmt.both_outliers == "first":
         keep0 = o0
     else:
-        mag = _pairs(x.abs())
+        mag = _pairs(x).abs()
         keep0 = o0 & (~o1 | (mag[..., 0] >= mag[..., 1]))
-    keep1 = o1 & ~keep0
-    victim = torch.stack([keep1, keep0], -1).reshape(x.shape)
-    outlier = torch.stack([keep0, keep1], -1).reshape(x.shape)
-    return torch.where(victim, torch.zeros_like(nearest), nearest), outlier, victim
+    return keep0, o1 & ~keep0
+
+
+def _encode_values(w: _Work, fmt: OVPFormat) -> torch.Tensor:
+    """What ``decode(encode(x))`` gives, as float64 in ``w.value``, for ``x = w.x2 / 2``."""
+    value, is_out = _round(w, _tables(fmt))
+    keep0, keep1 = _kept(is_out, w.x2, fmt)
+    v = _pairs(value)
+    v[..., 1].masked_fill_(keep0, 0)
+    v[..., 0].masked_fill_(keep1, 0)
+    return value
 
 
 def encode(x: torch.Tensor, fmt: OVPFormat) -> torch.Tensor:
@@ -286,11 +332,15 @@ def encode(x: torch.Tensor, fmt: OVPFormat) -> torch.Tensor:
     x = _check_finite(x)
     _check_pairs(x.shape)
     t = _tables(fmt)
-    value, outlier, victim = _encode_values(x, fmt)
-    n_idx = torch.searchsorted(t.normal_values, value).clamp(max=len(t.normal_values) - 1)
-    o_idx = torch.searchsorted(t.outlier_values, value).clamp(max=len(t.outlier_values) - 1)
-    codes = torch.where(outlier, t.outlier_codes[o_idx], t.normal_codes[n_idx])
-    return torch.where(victim, torch.full_like(codes, fmt.identifier), codes)
+    w = _Work(x.shape)
+    torch.mul(x, 2, out=w.x2)
+    nearest, is_out = _round(w, t)
+    codes = t.grid_codes[torch.searchsorted(t.grid, nearest.to(torch.int64))]
+    keep0, keep1 = _kept(is_out, x, fmt)
+    c = _pairs(codes)
+    c[..., 1].masked_fill_(keep0, fmt.identifier)  # the victims
+    c[..., 0].masked_fill_(keep1, fmt.identifier)
+    return codes
 
 
 def pack_bytes(codes: torch.Tensor, fmt: OVPFormat, nibble_order: str = "low-first"):
@@ -358,10 +408,13 @@ def quantize(x: torch.Tensor, fmt: OVPFormat, axis: int | None = None):
     base = torch.where(base > 0, base, torch.ones_like(base))
     best_err = torch.full_like(base, float("inf"))
     best_scale = base * CLIP_RATIOS[0] / fmt.max_normal
+    w = _Work(x.shape)
     for ratio in CLIP_RATIOS:
         scale = base * ratio / fmt.max_normal
-        value = _encode_values(x / scale, fmt)[0]
-        err = ((value * scale - x) ** 2).sum(dim=dims, keepdim=True)
+        x2 = torch.div(x, scale, out=w.x2).mul_(2)  # x / scale exactly as encode() sees it
+        # sum (v*scale - x)^2 = sum (2v - x2)^2 * scale^2 / 4
+        err = (_encode_values(w, fmt).mul_(2).sub_(x2).square_().sum(dim=dims, keepdim=True)
+               * (scale ** 2 / 4))
         better = err < best_err
         best_err = torch.where(better, err, best_err)
         best_scale = torch.where(better, scale, best_scale)

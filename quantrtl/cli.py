@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from quantrtl.designs import DESIGNS, build
-from sim.harness import SIMULATORS, ToolError, VerificationError, run_vectors
+from sim.harness import SIMULATORS, ToolError, VerificationError, run_batched, run_vectors
 from sim.vectors import MODES
 from synth.flow import SynthFlags, check_flags, synthesize
 from synth.targets import TARGETS, get_target
@@ -69,18 +69,20 @@ def cmd_verilog(args) -> int:
 
 
 def verify_design(design, *, mode: str | None, count: int, seed: int, simulator: str | None,
-                  waves: bool):
-    """Run a design's golden vectors; ``mode=None`` picks exhaustive when affordable."""
+                  waves: bool, batch: bool = False):
+    """Run a design's golden vectors; ``mode=None`` picks exhaustive when affordable;
+    ``batch`` preloads them into a generated testbench (``sim.batch``)."""
     mode = mode or ("exhaustive" if design.exhaustive_ok else "random")
     vectors = design.vectors(mode, count, seed)
-    return vectors, run_vectors(design.rtl, vectors, simulator=simulator, waves=waves)
+    run = run_batched if batch else run_vectors
+    return vectors, run(design.rtl, vectors, simulator=simulator, waves=waves)
 
 
 def cmd_verify(args) -> int:
     design = build(args.design, args.params)
     print(f"verifying {design.label} ...", file=sys.stderr)
     vectors, result = verify_design(design, mode=args.mode, count=args.count, seed=args.seed,
-                                    simulator=args.sim, waves=args.waves)
+                                    simulator=args.sim, waves=args.waves, batch=args.batch)
     print(f"PASS {design.label}: {len(vectors)} cycles ({vectors.mode}, seed {vectors.seed}) "
           f"on {result.simulator} in {result.seconds:.1f} s; log: {result.log}")
     if result.waves:
@@ -178,6 +180,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=1)
     p.add_argument("--sim", choices=SIMULATORS, help="simulator (default: icarus if installed)")
     p.add_argument("--waves", action="store_true", help="dump waveforms")
+    p.add_argument("--batch", action="store_true",
+                   help="preload the vectors into a generated testbench (fast; clocked units)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("synth", help="synthesize (and place and route) a design")

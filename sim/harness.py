@@ -23,7 +23,7 @@ from quantrtl.cache import atomic_write, cache_root
 from sim.vectors import Vectors
 
 __all__ = ["SIMULATORS", "ToolError", "VerificationError", "BenchResult", "rtl_path",
-           "default_simulator", "run_bench", "run_vectors", "CONFIG_ENV"]
+           "default_simulator", "run_bench", "run_vectors", "run_batched", "CONFIG_ENV"]
 
 SIMULATORS = ("icarus", "verilator")
 CONFIG_ENV = "QUANTRTL_BENCH_CONFIG"
@@ -124,7 +124,7 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
     os.environ.update(env_changes)
     try:
         runner = get_runner(simulator)
-        build_args = ["-Wno-fatal"] if simulator == "verilator" else []
+        build_args = ["-Wno-fatal", "--no-timing"] if simulator == "verilator" else []
         try:
             runner.build(sources=[source], hdl_toplevel=rtl.top, build_dir=build_dir,
                          timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
@@ -182,3 +182,11 @@ def run_vectors(rtl: RTL, vectors: Vectors, **kwargs) -> BenchResult:
     ``sim.benches.stream``); keyword arguments go to ``run_bench``."""
     return run_bench(rtl, "sim.benches.stream", vectors.to_config(), seed=vectors.seed,
                      **kwargs)
+
+
+def run_batched(rtl: RTL, vectors: Vectors, **kwargs) -> BenchResult:
+    """Like ``run_vectors``, with the vectors preloaded into a generated testbench
+    (``sim.batch``): no Python per cycle, for long runs and large units."""
+    from sim.batch import batch_rtl
+    tb, config = batch_rtl(rtl, vectors)
+    return run_bench(tb, "sim.benches.batch", config, seed=vectors.seed, **kwargs)
