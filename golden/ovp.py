@@ -408,10 +408,10 @@ def quantize(x: torch.Tensor, fmt: OVPFormat, axis: int | None = None):
     base = torch.where(base > 0, base, torch.ones_like(base))
     best_err = torch.full_like(base, float("inf"))
     best_scale = base * CLIP_RATIOS[0] / fmt.max_normal
-    w = _Work(x.shape)
+    w, twice = _Work(x.shape), 2 * x
     for ratio in CLIP_RATIOS:
         scale = base * ratio / fmt.max_normal
-        x2 = torch.div(x, scale, out=w.x2).mul_(2)  # x / scale exactly as encode() sees it
+        x2 = torch.div(twice, scale, out=w.x2)  # == 2 * (x / scale) exactly, as in encode()
         # sum (v*scale - x)^2 = sum (2v - x2)^2 * scale^2 / 4
         err = (_encode_values(w, fmt).mul_(2).sub_(x2).square_().sum(dim=dims, keepdim=True)
                * (scale ** 2 / 4))
