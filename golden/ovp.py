@@ -27,7 +27,11 @@ exactly when that rounded value is not a normal value: for int4, ``x >= 9.5`` or
 becomes the victim (identifier); with two outliers ``both_outliers="first"`` (the default,
 the reference) keeps the even one and ``"larger"`` keeps the one of larger input
 magnitude ``|x|`` (before rounding; ties keep the even one). The kept outlier keeps its
-grid value. NaN or ±Inf input raises ``ValueError``.
+grid value. NaN or ±Inf input raises ``ValueError``. (Where outlier magnitudes overlap
+the normal range, e.g. OVP8 E3M4 bias 2 from 68, a value that is also a normal is a normal.)
+
+``quantize`` is the spec's tensor-level quantizer (clip search over ``CLIP_RATIOS``);
+``dot``/``gemm`` accumulate ``decode(a) * decode(b)`` exactly with ``golden.arith``.
 """
 
 from __future__ import annotations

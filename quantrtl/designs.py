@@ -2,8 +2,10 @@
 
 A design is named on the command line with ``key=value`` parameters, e.g.
 ``int-mac a=int4 b=int8 acc=20 pipeline=1``. ``build(name, params)`` validates everything
-(raising ``ValueError`` before any RTL exists) and returns a ``Design``: its RTL, the cocotb
-bench that checks it against ``golden/``, and the bench configuration.
+(raising ``ValueError`` before any RTL exists) and returns a ``Design``: its RTL and a
+``vectors(mode, count, seed)`` function that asks ``golden/`` for per-cycle stimulus and
+expected outputs (``sim.vectors.Vectors``), which ``sim.harness.run_vectors`` checks in a
+simulator.
 """
 
 from __future__ import annotations
