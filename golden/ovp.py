@@ -399,23 +399,29 @@ def quantize(x: torch.Tensor, fmt: OVPFormat, axis: int | None = None):
     (size 1). Per slice, ``base = max(|mean ± 3·std|)`` (unbiased std, as the reference),
     ``alpha = base * r`` for ``r`` in ``CLIP_RATIOS``, ``scale = alpha / max_normal``; the
     ``alpha`` with the least squared error of the dequantized slice wins (the smallest ``r``
-    on a tie). An all-zero slice gets ``base = 1``. ``x`` real and finite, last dim even.
+    on a tie). An all-zero slice gets ``base = 1``. ``x`` real and finite, last dim even;
+    ``ValueError`` also when ``|x|`` is so large (~1e307) that a candidate scale overflows.
     """
     x = _check_finite(x)
     _check_pairs(x.shape)
     if x.numel() == 0:
         raise ValueError("cannot quantize an empty tensor")
     dims = _reduce_dims(x, axis)
-    mean = x.mean(dim=dims, keepdim=True)
-    std = x.std(dim=dims, keepdim=True)  # at least 2 elements per slice: a pair
-    base = torch.maximum((mean + 3 * std).abs(), (mean - 3 * std).abs())
+    # statistics of x / max|x| (no overflow of the squares), scaled back
+    amax = x.abs().amax(dim=dims, keepdim=True)
+    unit = torch.where(amax > 0, amax, torch.ones_like(amax))
+    mean = (x / unit).mean(dim=dims, keepdim=True)
+    std = (x / unit).std(dim=dims, keepdim=True)  # at least 2 elements per slice: a pair
+    base = torch.maximum((mean + 3 * std).abs(), (mean - 3 * std).abs()) * unit
     base = torch.where(base > 0, base, torch.ones_like(base))
+    if not bool(torch.isfinite(base * CLIP_RATIOS[-1] / fmt.max_normal).all()):
+        raise ValueError("OVP quantizer input too large: the clip search's scale overflows")
     best_err = torch.full_like(base, float("inf"))
     best_scale = base * CLIP_RATIOS[0] / fmt.max_normal
-    w, twice = _Work(x.shape), 2 * x
+    w = _Work(x.shape)
     for ratio in CLIP_RATIOS:
         scale = base * ratio / fmt.max_normal
-        x2 = torch.div(twice, scale, out=w.x2)  # == 2 * (x / scale) exactly, as in encode()
+        x2 = torch.div(x, scale / 2, out=w.x2)  # == 2 * (x / scale) exactly, as in encode()
         # sum (v*scale - x)^2 = sum (2v - x2)^2 * scale^2 / 4
         err = (_encode_values(w, fmt).mul_(2).sub_(x2).square_().sum(dim=dims, keepdim=True)
                * (scale ** 2 / 4))

@@ -144,7 +144,8 @@ def _make_dint_mac(p: dict):
         return mac_stream_vectors(torch.arange(2 * half), x.codes(), trace,
                                   a_extremes=torch.tensor([half - 1, 2 * half - 1]),
                                   b_extremes=torch.tensor([x.qmin, x.qmax]), names=("w", "x"),
-                                  latency=unit.latency, mode=mode, count=count, seed=seed)
+                                  latency=unit.latency, mode=mode, count=count, seed=seed,
+                                  acc_width=p["acc"])
 
     return from_component(unit, "dint_mac"), vectors, p["w_bits"] + x.bits <= 12
 
@@ -251,7 +252,8 @@ def _make_ovp_pe(p: dict):
         vec = mac_stream_vectors(w_codes, a_codes, trace, a_extremes=_largest_outliers(w_hw),
                                  b_extremes=a_ext,
                                  names=("wp", "x" if plain_act else "ap"),
-                                 latency=unit.latency, mode=mode, count=count, seed=seed)
+                                 latency=unit.latency, mode=mode, count=count, seed=seed,
+                                 acc_width=p["acc"])
         vec = _split_pair_ports(vec, "wp", ("w", "w_nb"), wb)
         if not plain_act:
             vec = _split_pair_ports(vec, "ap", ("a", "a_nb"), a_hw.bits)

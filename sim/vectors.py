@@ -52,7 +52,7 @@ def biased_choice(codes: torch.Tensor, extremes: torch.Tensor, count: int,
 def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
                        a_extremes: torch.Tensor, b_extremes: torch.Tensor, names=("a", "b"),
                        acc_signed: bool = True, latency: int, mode: str, count: int = 0,
-                       seed: int = 1) -> Vectors:
+                       seed: int = 1, acc_width: int | None = None) -> Vectors:
     """Vectors for any MAC with ports ``<a>, <b>, valid, clear -> acc``.
 
     ``a_codes``/``b_codes`` are every code an operand port can carry, as the port sees them;
@@ -63,6 +63,10 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
       without ``valid``, so that narrow accumulators wrap or saturate.
     * random: ``count`` seeded cycles, 30% of the codes from the extremes so that long runs
       overflow the accumulator, ``valid`` 85% and ``clear`` 1% of cycles.
+
+    With ``acc_width`` both end with overflow runs: for every pair of extreme codes, one
+    product accumulated (from a clear) long enough to pass the accumulator's range, so that
+    wrap-around or saturation happens in both directions whatever the random draws did.
 
     Both also pulse the synchronous reset ``rst`` once, at a seeded cycle ``r`` in the
     second half: the accumulator reads 0 after edge ``r`` and the ``latency`` vectors in
@@ -87,6 +91,11 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
         clear = torch.rand(count, generator=gen) < 0.01
     else:
         raise ValueError(f"unknown vector mode {mode!r} (choose from {', '.join(MODES)})")
+    if acc_width:
+        runs = _overflow_runs(trace, a_extremes, b_extremes, acc_width)
+        a, b = torch.cat([a, runs[0]]), torch.cat([b, runs[1]])
+        valid = torch.cat([valid, torch.ones(len(runs[0]), dtype=torch.bool)])
+        clear = torch.cat([clear, runs[2]])
     n = len(a)
     r = int(torch.randint(n // 2, n, (1,), generator=gen))
     rst = torch.zeros(n, dtype=torch.bool)
@@ -108,6 +117,23 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
         mode=mode)
 
 
+def _overflow_runs(trace, a_extremes, b_extremes, acc_width: int, longest: int = 4096):
+    """Per pair of extreme codes: a clear, then the same product until it must overflow."""
+    a_run, b_run, clear_run = [], [], []
+    once = torch.ones(1, dtype=torch.bool)  # one valid cycle that starts from a clear
+    for ae in a_extremes.tolist():
+        for be in b_extremes.tolist():
+            product = abs(int(trace(torch.tensor([ae]), torch.tensor([be]), once, once)[0]))
+            if product == 0:
+                continue
+            length = min(longest, (1 << acc_width) // product + 2)
+            a_run += [ae] * length
+            b_run += [be] * length
+            clear_run += [True] + [False] * (length - 1)
+    return (torch.tensor(a_run, dtype=torch.int64), torch.tensor(b_run, dtype=torch.int64),
+            torch.tensor(clear_run, dtype=torch.bool))
+
+
 def _extremes(fmt: IntFormat) -> torch.Tensor:
     return torch.tensor([fmt.qmin, fmt.qmax])
 
@@ -123,7 +149,8 @@ def mac_vectors(fa: IntFormat, fb: IntFormat, *, acc_width: int, overflow: str, 
 
     return mac_stream_vectors(fa.codes(), fb.codes(), trace, a_extremes=_extremes(fa),
                               b_extremes=_extremes(fb), acc_signed=acc_signed,
-                              latency=latency, mode=mode, count=count, seed=seed)
+                              latency=latency, mode=mode, count=count, seed=seed,
+                              acc_width=acc_width)
 
 
 def _pack(lanes: torch.Tensor, width: int) -> list[int]:

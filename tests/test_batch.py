@@ -10,8 +10,10 @@ from sim.vectors import mac_vectors
 
 def test_batched_mac_passes_and_counts_every_vector():
     d = build("int-mac", ["a=int4", "b=int4", "acc=8", "pipeline=2", "overflow=saturate"])
-    result = run_batched(d.rtl, d.vectors("exhaustive", 0, 3))
-    assert result.failed == 0 and result.log.read_text().count("512 vectors match") == 1
+    vectors = d.vectors("exhaustive", 0, 3)
+    result = run_batched(d.rtl, vectors)
+    assert result.failed == 0
+    assert f"{len(vectors)} vectors match" in result.log.read_text()
 
 
 def test_batched_mismatch_names_the_vector_and_seed():

@@ -23,7 +23,7 @@ def verify(params, mode="exhaustive", count=0, seed=1):
 ])
 def test_dint4_int8_exhaustive(params):
     vectors = verify(params.split())
-    assert len(vectors) == 2 * 16 * 256
+    assert len(vectors) > 2 * 16 * 256  # plus the overflow runs
 
 
 def test_two_denormal_levels_exhaustive():

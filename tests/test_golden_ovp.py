@@ -272,6 +272,12 @@ def test_bad_encoder_input():
         quantize(torch.ones(4, 6), INT4, axis=2)
     with pytest.raises(ValueError, match="empty"):
         quantize(torch.ones(0, 2), INT4)
+    with pytest.raises(ValueError, match="too large"):
+        quantize(torch.tensor([1e308, -1e308], dtype=torch.float64), INT4)
+    # huge but representable: the statistics do not overflow
+    codes, scale = quantize(torch.tensor([1e200, -1e200, 3e199, 0.0], dtype=torch.float64),
+                            INT4)
+    assert bool(torch.isfinite(scale).all()) and decode(codes, INT4)[0].item() > 0
 
 
 def test_table_rounding_matches_binary_search(monkeypatch):

