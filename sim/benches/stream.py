@@ -3,8 +3,8 @@
 Its configuration is ``sim.vectors.Vectors.to_config()``: after a reset with the inputs
 idle, one stimulus vector is applied per cycle and every output is compared, ``latency``
 edges later, with the golden model's value. ``latency`` 0 means a combinational unit:
-each vector is applied, settles for 1 ns, and the outputs are compared. No torch in here: the simulator only drives
-and compares.
+each vector is applied, settles for 1 ns, and the outputs are compared. No torch in here:
+the simulator only drives and compares.
 """
 
 import cocotb
