@@ -163,6 +163,7 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
     if failed:
         raise VerificationError(f"{rtl.top}: {failed} of {tests} bench tests failed on "
                                 f"{simulator}: {_first_failure(test_log)}; log: {test_log}")
+    config_path.unlink()  # vectors can be megabytes; a pass keeps only its log
     return result
 
 
