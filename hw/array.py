@@ -1,138 +1,293 @@
-"""Output-stationary systolic GEMM array with integer PEs.
+"""Systolic GEMM arrays: output-stationary and weight-stationary, for any ``hw.pe.PEType``.
 
-``SystolicArray(rows=R, cols=C, ...)`` computes tiles ``C[R x C] = A[R x K] @ B[K x C]``.
+Both compute ``C = A @ B`` with ``A`` the activations (``M x K``) and ``B`` the weights
+(``K x N``); a PE type (``hw.pe``) says what one cell adds per reduction step, and the edge
+decoders it declares sit once per row / column, never in the cells. All streams are
+``amaranth.lib.stream`` interfaces (``valid``/``ready``, payload a ``StructLayout``; lane
+``l`` of a packed field sits in bits ``[l * w, (l + 1) * w)``). Results never stall: the
+result streams are ``always_ready`` and must be taken when ``valid``.
 
-Protocol (``sync`` domain, no back-pressure):
+``OutputStationaryArray(rows=R, cols=C, pe=..., max_k=K_max)`` -- a tile ``C[R x C]``:
 
-* Each cycle with ``valid`` carries one reduction step ``k``: lane ``i`` of ``a`` is
-  ``A[i, k]``, lane ``j`` of ``b`` is ``B[k, j]`` (lane 0 in the low bits). ``last`` marks
-  the final ``k`` of a tile; the next valid cycle starts a new tile. Idle cycles (``valid``
-  low) may appear anywhere.
-* Results leave row by row: ``c_valid`` is high for ``R`` consecutive cycles starting
-  ``C`` cycles after the ``last`` step entered, with ``c_row = r`` and lane ``j`` of ``c``
-  holding ``C[r, j]`` (signed, ``acc_width`` bits, wrapping).
-* Tiles may follow back to back when ``K >= max(R, C)``; shorter tiles need
-  ``max(R, C) - K`` idle cycles after them.
+* ``i`` (in): one reduction step per transfer: ``a`` = column ``k`` of ``A`` (``R``
+  lanes), ``b`` = row ``k`` of ``B`` (``C`` lanes), ``mode`` (PE modes only), ``last``
+  (the tile's final step; the next transfer starts a new tile). ``ready`` is high except
+  for a step with ``last`` that arrives fewer than ``max(R, C)`` cycles after the previous
+  tile's ``last`` (results are still being read); tiles of ``K >= max(R, C)`` steps flow
+  back to back.
+* ``o`` (out): the tile's rows, ``R`` consecutive transfers starting ``C`` cycles after
+  its ``last`` was accepted: ``row = r``, ``c`` = ``C[r, :]`` (``C`` lanes of
+  ``acc_width`` bits, two's complement when ``pe.acc_signed``).
+* Inside: lane ``i`` of ``a`` waits ``i`` cycles (skew), ``b`` lane ``j`` waits ``j``;
+  operands move one PE right (``a``) / down (``b``) per cycle with their control; each PE
+  accumulates and copies its finished sum into a result register, so the next tile starts
+  at once. ``acc_width`` holds ``max_k`` steps of the largest step value: no tile of up to
+  ``max_k`` steps overflows.
 
-Inside, lane ``i`` of ``a`` is delayed ``i`` cycles and lane ``j`` of ``b`` ``j`` cycles
-(skew), operands move one PE right (``a``) or down (``b``) per cycle with their control, and
-each PE copies its finished sum into a result register, so that the next tile can start
-while results are read. Peak throughput ``R * C`` MACs per cycle.
+``WeightStationaryArray(rows=R, cols=C, pe=...)`` -- ``K = R`` per pass, ``N = C``:
 
-``acc_width`` defaults to the product width plus ``ceil(log2(max_k))``: no tile with
-``K <= max_k`` can overflow.
+* ``w`` (in): one row of ``B`` per transfer (``b``, ``C`` lanes), rows ``0..R-1`` in
+  order, into shadow registers (decoded on the edge first). After ``R`` rows ``ready``
+  stays low until a ``swap`` has moved them into the PEs (``R + C`` cycles after the
+  ``swap`` transfer): loading overlaps computing with the previous weights.
+* ``a`` (in): one row ``m`` of ``A`` per transfer (``a``, ``R`` lanes = ``A[m, 0..R-1]``),
+  ``mode``, ``swap`` (this row and all later ones use the weights loaded since the
+  previous swap). ``ready`` is low only for a ``swap`` before all ``R`` rows are loaded.
+* ``c`` (out): ``C[m, :]`` (``C`` lanes of ``acc_width`` bits) exactly ``R + C`` cycles
+  after row ``m`` was accepted, in order. ``K < R``: pad ``A`` and ``B`` with zero
+  rows / lanes; ``K > R``: add the partial results of several passes.
+* Inside: ``a`` lane ``i`` waits ``i + 1`` cycles (its ``swap`` ``i``: a PE takes its new
+  weight one cycle before the swap row reaches it) and moves right; partial sums move down one
+  row per cycle; column ``j``'s result waits ``C - 1 - j`` cycles (de-skew).
+  ``acc_width`` holds ``R`` steps of the largest step value.
+
+Throughput of both: ``R * C`` steps per cycle (each of ``pe.elements(mode)`` MACs).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.mac import check_operand, delay, unused_if_invalid
+from hw.mac import delay, unused_if_invalid
+from hw.pe import PEType, accumulator_width
 
-__all__ = ["SystolicArray"]
+__all__ = ["OutputStationaryArray", "WeightStationaryArray", "DATAFLOWS", "MAX_DIM"]
 
 MAX_DIM = 64
+MAX_ACC_WIDTH = 62
+DATAFLOWS = ("os", "ws")
 
 
-class SystolicArray(wiring.Component):
-    @unused_if_invalid
-    def __init__(self, *, rows=4, cols=4, a_width=8, a_signed=True, b_width=8, b_signed=True,
-                 max_k=256, acc_width=None):
-        for name, value in (("rows", rows), ("cols", cols)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DIM:
-                raise ValueError(f"{name} must be an int in 1..{MAX_DIM}, got {value!r}")
-        if isinstance(max_k, bool) or not isinstance(max_k, int) or not 1 <= max_k <= 1 << 20:
-            raise ValueError(f"max_k must be an int in 1..2^20, got {max_k!r}")
-        self._a = check_operand("a", a_width, a_signed)
-        self._b = check_operand("b", b_width, b_signed)
-        self._rows, self._cols, self._max_k = rows, cols, max_k
-        needed = a_width + b_width + (max_k - 1).bit_length()
-        if acc_width is None:
-            acc_width = needed
-        if isinstance(acc_width, bool) or not isinstance(acc_width, int) \
-                or not needed <= acc_width <= 62:
-            raise ValueError(f"accumulator width must be {needed}..62 bits for K <= {max_k}, "
-                             f"got {acc_width!r}")
-        self._acc_width = acc_width
-        super().__init__({
-            "a": In(rows * a_width), "b": In(cols * b_width),
-            "valid": In(1), "last": In(1),
-            "c": Out(cols * acc_width), "c_valid": Out(1),
-            "c_row": Out(max(1, (rows - 1).bit_length())),
-        })
+def _check_dims(rows, cols, pe):
+    for name, value in (("rows", rows), ("cols", cols)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DIM:
+            raise ValueError(f"{name} must be an int in 1..{MAX_DIM}, got {value!r}")
+    if not isinstance(pe, PEType):
+        raise ValueError(f"pe must be a hw.pe.PEType, got {pe!r}")
+
+
+def _check_acc(acc_width, needed: int, what: str) -> int:
+    if acc_width is None:
+        acc_width = needed
+    if isinstance(acc_width, bool) or not isinstance(acc_width, int) \
+            or not needed <= acc_width <= MAX_ACC_WIDTH:
+        raise ValueError(f"accumulator width must be {needed}..{MAX_ACC_WIDTH} bits for "
+                         f"{what}, got {acc_width!r}")
+    return acc_width
+
+
+def _lanes(value, count: int, width: int) -> list:
+    return [value[n * width:(n + 1) * width] for n in range(count)]
+
+
+def _layout(**fields) -> data.StructLayout:
+    return data.StructLayout({k: v for k, v in fields.items() if v})
+
+
+class _Array(wiring.Component):
+    """Shared parameters and properties."""
+
+    def __init__(self, rows, cols, pe, acc_width, signature):
+        self._rows, self._cols, self._pe, self._acc_width = rows, cols, pe, acc_width
+        super().__init__(signature)
+
+    @property
+    def pe(self) -> PEType:
+        return self._pe
 
     @property
     def acc_width(self) -> int:
         return self._acc_width
 
     @property
-    def macs_per_cycle(self) -> int:
+    def acc_shape(self):
+        return signed(self._acc_width) if self._pe.acc_signed else unsigned(self._acc_width)
+
+    @property
+    def steps_per_cycle(self) -> int:
         return self._rows * self._cols
+
+    def _mode(self, payload):
+        return payload.mode if self._pe.mode_width else Const(0, 1)
+
+
+class OutputStationaryArray(_Array):
+    """Output-stationary array; protocol, latency and widths in the module docstring."""
+
+    @unused_if_invalid
+    def __init__(self, *, rows=4, cols=4, pe: PEType, max_k=256, acc_width=None):
+        _check_dims(rows, cols, pe)
+        if isinstance(max_k, bool) or not isinstance(max_k, int) or not 1 <= max_k <= 1 << 20:
+            raise ValueError(f"max_k must be an int in 1..2^20, got {max_k!r}")
+        self._max_k = max_k
+        acc_width = _check_acc(acc_width, accumulator_width(pe, max_k), f"K <= {max_k}")
+        step = _layout(a=rows * pe.a_width, b=cols * pe.b_width, mode=pe.mode_width, last=1)
+        result = _layout(c=cols * acc_width, row=max(1, (rows - 1).bit_length()))
+        super().__init__(rows, cols, pe, acc_width, {
+            "i": In(stream.Signature(step)),
+            "o": Out(stream.Signature(result, always_ready=True)),
+        })
+
+    @property
+    def max_k(self) -> int:
+        return self._max_k
 
     @property
     def result_delay(self) -> int:
-        """Cycles from the ``last`` step entering to row 0 of its results leaving."""
+        """Cycles from a tile's ``last`` transfer to its row 0 on ``o``."""
         return self._cols
+
+    @property
+    def tile_gap(self) -> int:
+        """Least cycles between the ``last`` transfers of two tiles."""
+        return max(self._rows, self._cols)
 
     def elaborate(self, platform):
         m = Module()
-        R, C, W = self._rows, self._cols, self._acc_width
-        aw, bw = self._a.width, self._b.width
-        acc_shape = signed(W) if (self._a.signed or self._b.signed) else unsigned(W)
+        R, C, pe = self._rows, self._cols, self._pe
+        gap = self.tile_gap
+        p = self.i.payload
+
+        # Back-pressure: a "last" must come at least `gap` cycles after the previous one.
+        since = Signal(range(gap + 1), init=gap)
+        m.d.comb += self.i.ready.eq(~p.last | (since == gap))
+        take = Signal()
+        m.d.comb += take.eq(self.i.valid & self.i.ready)
+        with m.If(take & p.last):
+            m.d.sync += since.eq(1)
+        with m.Elif(since != gap):
+            m.d.sync += since.eq(since + 1)
 
         # A step is the first of its tile if no step since the last "last" (or reset).
         in_tile = Signal()
-        with m.If(self.valid):
-            m.d.sync += in_tile.eq(~self.last)
+        with m.If(take):
+            m.d.sync += in_tile.eq(~p.last)
         first = Signal()
-        m.d.comb += first.eq(self.valid & ~in_tile)
+        m.d.comb += first.eq(take & ~in_tile)
+        mode = self._mode(p)
 
-        # Skew: row i's operand and control wait i cycles, column j's operand j cycles.
-        ctrl = ["a", "valid", "first", "last"]
-        a_in = [delay(m, [self.a[i * aw:(i + 1) * aw], self.valid, first, self.last], i,
-                      "skew", [f"{n}{i}" for n in ctrl]) for i in range(R)]
-        b_in = [delay(m, [self.b[j * bw:(j + 1) * bw]], j, "skew", [f"b{j}"])[0]
-                for j in range(C)]
+        # Skew: row i's operand and control wait i cycles, column j's operand j cycles;
+        # the edge decoders then turn codes into what the PEs use.
+        names = ["a", "valid", "first", "last", "mode"]
+        rows_in = []
+        for i, lane in enumerate(_lanes(p.a, R, pe.a_width)):
+            a, *ctrl = delay(m, [lane, take, first, p.last, mode], i, "skew",
+                             [f"{n}{i}" for n in names])
+            rows_in.append([pe.decode_a(m, a), *ctrl])
+        down = [pe.decode_b(m, delay(m, [lane], j, "skew", [f"b{j}"])[0])
+                for j, lane in enumerate(_lanes(p.b, C, pe.b_width))]
 
         results = [[None] * C for _ in range(R)]
-        down = list(b_in)  # the b operand entering row i, per column
         for i in range(R):
-            a, valid, first_i, last_i = a_in[i]
+            a, valid, first_i, last_i, mode_i = rows_in[i]
             for j in range(C):
                 b = down[j]
-                acc = Signal(acc_shape, name=f"acc_{i}_{j}")
-                res = Signal(acc_shape, name=f"res_{i}_{j}")
-                a_op = a.as_signed() if self._a.signed else a
-                b_op = b.as_signed() if self._b.signed else b
-                total = Signal(W, name=f"sum_{i}_{j}")
-                m.d.comb += total.eq(Mux(first_i, 0, acc) + a_op * b_op)
+                acc = Signal(self.acc_shape, name=f"acc_{i}_{j}")
+                res = Signal(self.acc_shape, name=f"res_{i}_{j}")
+                total = Signal(self.acc_width, name=f"sum_{i}_{j}")
+                m.d.comb += total.eq(Mux(first_i, 0, acc) + pe.step(m, a, b, mode_i))
                 with m.If(valid):
                     m.d.sync += acc.eq(total)
                     with m.If(last_i):
                         m.d.sync += res.eq(total)
                 results[i][j] = res
-                # operands and control move on: a right, b down
-                a, valid, first_i, last_i = delay(m, [a, valid, first_i, last_i], 1, "",
-                                                  [f"{n}_{i}_{j + 1}" for n in ctrl])
+                a, valid, first_i, last_i, mode_i = delay(
+                    m, [a, valid, first_i, last_i, mode_i], 1, "",
+                    [f"{n}_{i}_{j + 1}" for n in names])
                 down[j] = delay(m, [b], 1, "", [f"b_{i + 1}_{j}"])[0]
 
         # Row r of a tile is complete C + r cycles after its last step entered.
-        (emit,) = delay(m, [self.valid & self.last], C, "", ["emit"])
+        (emit,) = delay(m, [take & p.last], C, "", ["emit"])
         row = Signal(range(max(R, 2)))
         busy = Signal()
+        out = self.o.payload
         # Plain expressions rather than an If/Switch: Icarus evaluates continuous assignments
         # at time 0, but an always @* block only once one of its inputs changes.
-        m.d.comb += [self.c_valid.eq(emit | busy), self.c_row.eq(Mux(emit, 0, row))]
+        m.d.comb += [self.o.valid.eq(emit | busy), out.row.eq(Mux(emit, 0, row))]
         with m.If(emit):
             m.d.sync += [row.eq(1), busy.eq(R > 1)]
         with m.Elif(busy):
             m.d.sync += row.eq(row + 1)
             with m.If(row == R - 1):
                 m.d.sync += busy.eq(0)
-        out = Cat(*results[0])
+        value = Cat(*results[0])
         for r in range(1, R):
-            out = Mux(self.c_row == r, Cat(*results[r]), out)
-        m.d.comb += self.c.eq(out)
+            value = Mux(out.row == r, Cat(*results[r]), value)
+        m.d.comb += out.c.eq(value)
+        return m
+
+
+class WeightStationaryArray(_Array):
+    """Weight-stationary array; protocol, latency and widths in the module docstring."""
+
+    @unused_if_invalid
+    def __init__(self, *, rows=4, cols=4, pe: PEType, acc_width=None):
+        _check_dims(rows, cols, pe)
+        acc_width = _check_acc(acc_width, accumulator_width(pe, rows), f"K = rows = {rows}")
+        super().__init__(rows, cols, pe, acc_width, {
+            "w": In(stream.Signature(_layout(b=cols * pe.b_width))),
+            "a": In(stream.Signature(_layout(a=rows * pe.a_width, mode=pe.mode_width,
+                                             swap=1))),
+            "c": Out(stream.Signature(_layout(c=cols * acc_width), always_ready=True)),
+        })
+
+    @property
+    def latency(self) -> int:
+        """Cycles from an ``a`` transfer to its row on ``c``."""
+        return self._rows + self._cols
+
+    def elaborate(self, platform):
+        m = Module()
+        R, C, pe = self._rows, self._cols, self._pe
+
+        # Weight loading into shadow registers, row `loaded` next.
+        loaded = Signal(range(R + 1))
+        draining = Signal(range(R + C + 1))  # cycles until a swap has reached every PE
+        m.d.comb += self.w.ready.eq((loaded != R) & (draining == 0))
+        a_take = Signal()
+        m.d.comb += [
+            self.a.ready.eq(~self.a.payload.swap | (loaded == R)),
+            a_take.eq(self.a.valid & self.a.ready),
+        ]
+        swap = Signal()
+        m.d.comb += swap.eq(a_take & self.a.payload.swap)
+        w_take = Signal()
+        m.d.comb += w_take.eq(self.w.valid & self.w.ready)
+        with m.If(swap):
+            m.d.sync += [loaded.eq(0), draining.eq(R + C - 1)]  # low again at t + R + C
+        with m.Else():
+            with m.If(draining != 0):
+                m.d.sync += draining.eq(draining - 1)
+            with m.If(w_take):
+                m.d.sync += loaded.eq(loaded + 1)
+        w_lanes = [pe.decode_b(m, lane) for lane in _lanes(self.w.payload.b, C, pe.b_width)]
+        shadow = [[Signal(pe.b_inner_width, name=f"shadow_{i}_{j}") for j in range(C)]
+                  for i in range(R)]
+        for i in range(R):
+            with m.If(w_take & (loaded == i)):
+                m.d.sync += [shadow[i][j].eq(w_lanes[j]) for j in range(C)]
+
+        names = ["a", "swap", "mode"]
+        psum = [Const(0, self.acc_shape)] * C  # partial sums entering row i, per column
+        for i, lane in enumerate(_lanes(self.a.payload.a, R, pe.a_width)):
+            # The swap runs one cycle ahead of its row: a PE loads the new weight while the
+            # previous row is in it, and the swap row meets the new weight.
+            (swap_i,) = delay(m, [swap], i, "skew", [f"swap{i}"])
+            a, mode_i = delay(m, [lane, self._mode(self.a.payload)], i + 1, "skew",
+                              [f"a{i}", f"mode{i}"])
+            a = pe.decode_a(m, a)
+            for j in range(C):
+                weight = Signal(pe.b_inner_width, name=f"w_{i}_{j}")
+                with m.If(swap_i):
+                    m.d.sync += weight.eq(shadow[i][j])
+                out = Signal(self.acc_shape, name=f"psum_{i}_{j}")
+                m.d.sync += out.eq(psum[j] + pe.step(m, a, weight, mode_i))
+                psum[j] = out
+                a, swap_i, mode_i = delay(m, [a, swap_i, mode_i], 1, "",
+                                          [f"{n}_{i}_{j + 1}" for n in names])
+        results = [delay(m, [psum[j]], C - 1 - j, "deskew", [f"c{j}"])[0] for j in range(C)]
+        (valid,) = delay(m, [a_take], self.latency, "", ["c_valid"])
+        m.d.comb += [self.c.valid.eq(valid), self.c.payload.c.eq(Cat(*results))]
         return m

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from amaranth.back import verilog
+from amaranth.hdl import Signal, Value
+from amaranth.hdl._ir import PortDirection
+from amaranth.lib.wiring import In
 
 __all__ = ["Port", "RTL", "from_component"]
 
@@ -59,5 +62,13 @@ def from_component(component, top: str) -> RTL:
 
     Source-location attributes are left out, so the text depends only on the design and its
     parameters, not on where the code lies: the same inputs give byte-identical Verilog.
+    Constant members of the signature (the ``ready`` of an ``always_ready`` stream) are not
+    ports.
     """
-    return RTL(top, verilog.convert(component, name=top, emit_src=False))
+    ports = {}
+    for path, member, value in component.signature.flatten(component):
+        value = Value.cast(value)
+        if isinstance(value, Signal):
+            direction = PortDirection.Input if member.flow == In else PortDirection.Output
+            ports["__".join(map(str, path))] = (value, direction)
+    return RTL(top, verilog.convert(component, name=top, emit_src=False, ports=ports))

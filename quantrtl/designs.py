@@ -17,12 +17,14 @@ import torch
 
 from golden.arith import OVERFLOW_MODES, mac_trace
 from golden.integer import IntFormat, parse_int_format
-from hw.array import SystolicArray
+from hw.array import DATAFLOWS, OutputStationaryArray, WeightStationaryArray
 from hw.dint import DIntMAC
 from hw.mac import IntMAC, check_mac_params
+from hw.pe import IntPE
 from hw.ovp import NIBBLE_ORDERS, OVPPE, OVPPairDecoder, OVPParams
 from hw.rtl import RTL, from_component
-from sim.vectors import Vectors, gemm_stream_vectors, mac_stream_vectors, mac_vectors
+from sim.gemm import IntOperands, os_stream_vectors, ws_stream_vectors
+from sim.vectors import Vectors, mac_stream_vectors, mac_vectors
 
 __all__ = ["Param", "DesignSpec", "Design", "DESIGNS", "build", "parse_params"]
 
@@ -30,7 +32,7 @@ __all__ = ["Param", "DesignSpec", "Design", "DESIGNS", "build", "parse_params"]
 @dataclass(frozen=True)
 class Param:
     name: str
-    kind: str            # "format", "int", "floats" or "choice"
+    kind: str            # "format", "int", "floats", "text" or "choice"
     default: object
     help: str
     choices: tuple = ()
@@ -44,6 +46,10 @@ class Param:
             except ValueError:
                 raise ValueError(f"parameter {self.name} takes an integer, got {text!r}") \
                     from None
+        if self.kind == "text":
+            if not text or any(c.isspace() for c in text):
+                raise ValueError(f"parameter {self.name} takes a non-empty word, got {text!r}")
+            return text
         if self.kind == "floats":
             try:
                 return ",".join(str(float(v)) for v in text.split(","))
@@ -262,18 +268,48 @@ def _make_ovp_pe(p: dict):
     return from_component(unit, "ovp_pe"), vectors, wb == 4 and (plain_act or a_hw.bits == 4)
 
 
-def _make_systolic_array(p: dict):
+def _int_pe(p: dict):
     a, b = parse_int_format(p["a"]), parse_int_format(p["b"])
-    unit = SystolicArray(rows=p["rows"], cols=p["cols"], a_width=a.bits, a_signed=a.signed,
-                         b_width=b.bits, b_signed=b.signed, max_k=p["max_k"],
-                         acc_width=p["acc"])
+    return (IntPE(a_width=a.bits, a_signed=a.signed, b_width=b.bits, b_signed=b.signed),
+            IntOperands(a, b))
+
+
+# PE type name -> params -> (hw.pe.PEType, golden-side operand kind of sim.gemm)
+ARRAY_PES: dict[str, Callable[[dict], tuple]] = {
+    "int": _int_pe,
+}
+
+
+def _make_systolic_array(p: dict):
+    if p["dataflow"] not in DATAFLOWS:
+        raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, got "
+                         f"{p['dataflow']!r}")
+    try:
+        pe, kind = ARRAY_PES[p["pe"]](p)
+    except KeyError:
+        raise ValueError(f"unknown PE type {p['pe']!r} (choose from "
+                         f"{', '.join(ARRAY_PES)})") from None
+    modes = tuple(p["modes"].split(",")) if p["modes"] else pe.modes
+    for mode in modes:
+        pe.mode_index(mode)  # ValueError if the PE type cannot run it
+    rows, cols = p["rows"], p["cols"]
+    if p["dataflow"] == "os":
+        unit = OutputStationaryArray(rows=rows, cols=cols, pe=pe, max_k=p["max_k"],
+                                     acc_width=p["acc"])
+    else:
+        unit = WeightStationaryArray(rows=rows, cols=cols, pe=pe, acc_width=p["acc"])
 
     def vectors(mode, count, seed):
         if mode != "random":
             raise ValueError("systolic-array vectors are random GEMM tiles (mode random)")
-        tiles = max(4, count // max(1, p["rows"] * p["cols"] * p["max_k"] // 2))
-        return gemm_stream_vectors(p["rows"], p["cols"], a, b, acc_width=unit.acc_width,
-                                   max_k=p["max_k"], tiles=tiles, seed=seed)[0]
+        if p["dataflow"] == "os":
+            tiles = max(4, count // max(1, rows * cols * p["max_k"] // 2))
+            return os_stream_vectors(rows, cols, kind, acc_width=unit.acc_width,
+                                     max_k=p["max_k"], tiles=tiles, modes=modes,
+                                     seed=seed)[0]
+        batches = max(4, count // max(1, rows * rows * cols))
+        return ws_stream_vectors(rows, cols, kind, acc_width=unit.acc_width, batches=batches,
+                                 modes=modes, seed=seed)[0]
 
     return from_component(unit, "systolic_array"), vectors, False
 
@@ -320,14 +356,20 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
         Param("split", "choice", "0", "1: 8-bit integer multiply from four 4-bit ones",
               ("0", "1")),
     ), _make_ovp_pe),
-    DesignSpec("systolic-array", "output-stationary GEMM array of INT PEs "
-               "(hw.array.SystolicArray); random mode's count is MACs to verify", (
-        Param("rows", "int", 4, "PE rows (tile M), 1..64"),
+    DesignSpec("systolic-array", "systolic GEMM array (hw.array), output- or weight-"
+               "stationary, pluggable PE types (hw.pe); random mode's count is MACs to "
+               "verify", (
+        Param("rows", "int", 4, "PE rows (os: tile M; ws: K per pass), 1..64"),
         Param("cols", "int", 4, "PE columns (tile N), 1..64"),
-        Param("a", "format", "int8", "activation format (A, M x K)"),
-        Param("b", "format", "int8", "weight format (B, K x N)"),
-        Param("max_k", "int", 64, "longest reduction a tile may have"),
-        Param("acc", "int", None, "accumulator bits (default: no overflow up to max_k)"),
+        Param("dataflow", "choice", "os", "os: output-stationary, ws: weight-stationary",
+              DATAFLOWS),
+        Param("pe", "text", "int", "PE type: " + ", ".join(ARRAY_PES)),
+        Param("a", "format", "int8", "int PE: activation format (A, M x K)"),
+        Param("b", "format", "int8", "int PE: weight format (B, K x N)"),
+        Param("modes", "text", None, "runtime modes the bench exercises (default: all)"),
+        Param("max_k", "int", 64, "os: longest reduction a tile may have, in steps"),
+        Param("acc", "int", None, "accumulator bits (default: no overflow for the "
+              "reduction length)"),
     ), _make_systolic_array),
 ]}
 

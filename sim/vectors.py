@@ -16,7 +16,7 @@ from golden.arith import mac_trace
 from golden.integer import IntFormat
 
 __all__ = ["Vectors", "biased_choice", "mac_stream_vectors", "mac_vectors",
-           "gemm_stream_vectors", "MODES"]
+           "MODES"]
 
 MODES = ("exhaustive", "random")
 
@@ -163,67 +163,3 @@ def _pack(lanes: torch.Tensor, width: int) -> list[int]:
             word |= (v & mask) << (j * width)
         out.append(word)
     return out
-
-
-def gemm_stream_vectors(rows: int, cols: int, fa: IntFormat, fb: IntFormat, *, acc_width: int,
-                        max_k: int, tiles: int, seed: int = 1) -> tuple[Vectors, int]:
-    """Vectors for ``hw.array.SystolicArray``: GEMM tiles streamed back to back.
-
-    The first three tiles are edge cases with ``K = max_k`` (all zeros, all ``qmax``, all
-    ``qmin`` products at their extreme); then ``tiles`` seeded random tiles with
-    ``K`` from 1 to ``max_k`` (codes biased to the extremes), 10% idle cycles between steps,
-    and the idle cycles a short tile needs. Expected outputs come from
-    ``golden.arith.gemm``; ``c`` and ``c_row`` are don't-care while ``c_valid`` is low.
-    Returns the vectors and the number of MACs they verify.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    gap = max(rows, cols)  # cycles needed between the last steps of two tiles
-    acc_signed = fa.signed or fb.signed
-    shapes = []
-
-    def tile(k, a_fill=None, b_fill=None):
-        if a_fill is None:
-            a = biased_choice(fa.codes(), torch.tensor([fa.qmin, fa.qmax]), rows * k, gen)
-            b = biased_choice(fb.codes(), torch.tensor([fb.qmin, fb.qmax]), k * cols, gen)
-            return a.reshape(rows, k), b.reshape(k, cols)
-        return torch.full((rows, k), a_fill), torch.full((k, cols), b_fill)
-
-    work = [tile(max_k, 0, 0), tile(max_k, fa.qmax, fb.qmax), tile(max_k, fa.qmin, fb.qmax)]
-    work += [tile(int(torch.randint(1, max_k + 1, (1,), generator=gen))) for _ in range(tiles)]
-    a_lanes, b_lanes, valid, last, emits = [], [], [], [], []
-    previous_last = -gap
-    for a, b in work:
-        k = a.shape[1]
-        for step in range(k):
-            while torch.rand(1, generator=gen).item() < 0.1:  # idle cycles anywhere
-                a_lanes.append([0] * rows), b_lanes.append([0] * cols)
-                valid.append(0), last.append(0)
-            if step == k - 1:
-                while len(valid) - previous_last < gap:  # too close to the previous tile
-                    a_lanes.append([0] * rows), b_lanes.append([0] * cols)
-                    valid.append(0), last.append(0)
-            a_lanes.append(a[:, step].tolist()), b_lanes.append(b[step, :].tolist())
-            valid.append(1), last.append(int(step == k - 1))
-        previous_last = len(valid) - 1
-        result = arith.gemm(a, b, acc_width=acc_width, signed=acc_signed)
-        emits.append((previous_last, result))
-        shapes.append(k)
-    n = len(valid) + cols + rows  # room for the last tile's results
-    pad = n - len(valid)
-    a_lanes += [[0] * rows] * pad
-    b_lanes += [[0] * cols] * pad
-    valid += [0] * pad
-    last += [0] * pad
-    c_valid, c_row, c = [0] * n, [None] * n, [None] * n
-    for t_last, result in emits:
-        for r in range(rows):
-            t = t_last + cols - 1 + r
-            c_valid[t], c_row[t] = 1, r
-            c[t] = _pack(result[r:r + 1], acc_width)[0]
-    vectors = Vectors(
-        stimulus={"a": _pack(torch.tensor(a_lanes), fa.bits),
-                  "b": _pack(torch.tensor(b_lanes), fb.bits), "valid": valid, "last": last},
-        expected={"c_valid": c_valid, "c_row": c_row, "c": c},
-        signed_outputs={"c_valid": False, "c_row": False, "c": False},
-        latency=1, idle={"a": 0, "b": 0, "valid": 0, "last": 0}, seed=seed, mode="random")
-    return vectors, rows * cols * sum(shapes)

@@ -27,6 +27,8 @@ def test_batched_mismatch_names_the_vector_and_seed():
 def test_batched_array_tiles_with_dont_cares():
     d = build("systolic-array", ["rows=3", "cols=4", "a=int8", "b=uint4", "max_k=9"])
     assert run_batched(d.rtl, d.vectors("random", 20000, 5)).failed == 0
+    ws = build("systolic-array", ["dataflow=ws", "rows=3", "cols=4", "a=int8", "b=uint4"])
+    assert run_batched(ws.rtl, ws.vectors("random", 20000, 5)).failed == 0
 
 
 @pytest.mark.skipif(not simulator_available("verilator"), reason="Verilator not installed")

@@ -1,0 +1,107 @@
+"""Processing-element types for ``hw.array.SystolicArray``.
+
+A PE type describes only the arithmetic of one array cell; the array does the rest (edge
+skew, operand movement, accumulation, result streaming) identically for every type, so a
+new number format plugs in by subclassing ``PEType``:
+
+* ``a_width`` / ``b_width``: bits of one row lane of operand A (activations) / one column
+  lane of operand B (weights) at the array's input, per reduction step.
+* ``decode_a(m, lane)`` / ``decode_b(m, lane)``: combinational logic the array places once
+  per row / column on its edge (OliVe's decoders), never inside the PEs; the result is what
+  travels through the array (``a_inner_width`` / ``b_inner_width`` bits). Default: none.
+* ``modes``: names of the runtime modes (a ``mode`` index travels with every step, so it may
+  change between tiles, or even between steps); one mode means no mode input.
+* ``step(m, a, b, mode)``: combinational; the exact value one PE adds to its accumulator for
+  one step (for a mixed-precision or OVP PE, a sum of several products), as an Amaranth
+  value that is signed when ``acc_signed``.
+* ``step_bound``: the largest ``|step|`` over every input and mode; the array sizes its
+  accumulators from it and the reduction length, so that no tile overflows.
+* ``elements(mode)``: reduction elements one step carries in that mode (1 for INT, 2 for
+  an OVP pair, 1/2/4 for the mixed-precision PE), for MAC counts.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Value
+
+from hw.mac import check_operand
+
+__all__ = ["PEType", "IntPE", "accumulator_width"]
+
+
+class PEType:
+    """Base class; see the module docstring for the contract."""
+
+    name = "pe"
+    a_width: int
+    b_width: int
+    acc_signed = True
+    modes: tuple[str, ...] = ("default",)
+
+    @property
+    def mode_width(self) -> int:
+        """Bits of the per-step mode index (0 when there is one mode)."""
+        return (len(self.modes) - 1).bit_length()
+
+    @property
+    def a_inner_width(self) -> int:
+        return self.a_width
+
+    @property
+    def b_inner_width(self) -> int:
+        return self.b_width
+
+    def decode_a(self, m: Module, lane: Value) -> Value:
+        return lane
+
+    def decode_b(self, m: Module, lane: Value) -> Value:
+        return lane
+
+    def step(self, m: Module, a: Value, b: Value, mode: Value | None) -> Value:
+        raise NotImplementedError
+
+    @property
+    def step_bound(self) -> int:
+        raise NotImplementedError
+
+    def elements(self, mode: str) -> int:
+        return 1
+
+    def mode_index(self, mode: str) -> int:
+        """The index of ``mode``, or ``ValueError`` naming the modes this PE runs."""
+        if mode not in self.modes:
+            raise ValueError(f"PE type {self.name} cannot run mode {mode!r} (it runs: "
+                             f"{', '.join(self.modes)})")
+        return self.modes.index(mode)
+
+
+def accumulator_width(pe: PEType, steps: int) -> int:
+    """Bits that hold any sum of ``steps`` step values of ``pe`` without overflow."""
+    magnitude = steps * pe.step_bound
+    return magnitude.bit_length() + 1 if pe.acc_signed else magnitude.bit_length()
+
+
+class IntPE(PEType):
+    """``a * b`` for integer codes of 2..8 bits, signed (two's complement) or unsigned per
+    side; one reduction element per step; one mode, named ``"<a_width>x<b_width>"``."""
+
+    name = "int"
+
+    def __init__(self, *, a_width=8, a_signed=True, b_width=8, b_signed=True):
+        self._a = check_operand("a", a_width, a_signed)
+        self._b = check_operand("b", b_width, b_signed)
+        self.a_width, self.b_width = a_width, b_width
+        self.acc_signed = a_signed or b_signed
+        self.modes = (f"{a_width}x{b_width}",)
+
+    @property
+    def step_bound(self) -> int:
+        def extremes(shape):
+            return (-(1 << shape.width - 1), (1 << shape.width - 1) - 1) if shape.signed \
+                else (0, (1 << shape.width) - 1)
+        return max(abs(x * y) for x in extremes(self._a) for y in extremes(self._b))
+
+    def step(self, m, a, b, mode):
+        a_op = a.as_signed() if self._a.signed else a.as_unsigned()
+        b_op = b.as_signed() if self._b.signed else b.as_unsigned()
+        return a_op * b_op

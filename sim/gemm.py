@@ -1,0 +1,253 @@
+"""Golden vectors for the systolic arrays (``hw.array``): GEMM tiles streamed through their
+``lib.stream`` ports, every result row checked bit for bit.
+
+The arithmetic comes from an *operand kind* (``IntOperands`` and the kinds of the other PE
+types): golden-side code that draws random lane codes, names edge-case fills, and computes
+a tile's exact product from ``golden/`` -- never from ``hw/``. A kind has:
+
+* ``name``, ``modes`` (the PE type's mode names, same order), ``a_width``, ``b_width``,
+  ``acc_signed``;
+* ``draw(gen, shape, side, mode)``: a tensor of lane codes (``side`` ``"a"`` or ``"b"``);
+* ``fills(mode)``: ``(a_code, b_code)`` pairs for constant edge tiles (zeros, extremes);
+* ``product(a, b, mode)``: the exact ``A @ B`` of lane-code tensors (int64);
+* ``elements(mode)``: reduction elements per lane code (MAC counting).
+
+Payloads are packed as ``hw.array`` declares them (``StructLayout`` fields in order, lane
+``l`` of a field in bits ``[l * w, (l + 1) * w)``); results are compared modulo
+``2^acc_width``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from golden import arith
+from golden.integer import IntFormat
+from sim.vectors import Vectors, biased_choice
+
+__all__ = ["IntOperands", "mode_width", "os_stream_vectors", "ws_stream_vectors"]
+
+P_IDLE = 0.1
+
+
+@dataclass(frozen=True)
+class IntOperands:
+    """INT codes on both sides (``hw.pe.IntPE``)."""
+
+    fa: IntFormat
+    fb: IntFormat
+    name = "int"
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return (f"{self.fa.bits}x{self.fb.bits}",)
+
+    @property
+    def a_width(self) -> int:
+        return self.fa.bits
+
+    @property
+    def b_width(self) -> int:
+        return self.fb.bits
+
+    @property
+    def acc_signed(self) -> bool:
+        return self.fa.signed or self.fb.signed
+
+    def draw(self, gen, shape, side, mode):
+        fmt = self.fa if side == "a" else self.fb
+        count = 1
+        for n in shape:
+            count *= n
+        return biased_choice(fmt.codes(), torch.tensor([fmt.qmin, fmt.qmax]), count,
+                             gen).reshape(shape)
+
+    def fills(self, mode):
+        fa, fb = self.fa, self.fb
+        return [(0, 0), (fa.qmax, fb.qmax), (fa.qmin, fb.qmax), (fa.qmin, fb.qmin)]
+
+    def product(self, a, b, mode):
+        return arith.gemm(a, b, acc_width=62, signed=True)
+
+    def elements(self, mode):
+        return 1
+
+
+def mode_width(kind) -> int:
+    return (len(kind.modes) - 1).bit_length()
+
+
+def _pack_lanes(values, width: int) -> int:
+    mask, word = (1 << width) - 1, 0
+    for lane, v in enumerate(values):
+        word |= (int(v) & mask) << (lane * width)
+    return word
+
+
+def _pack_fields(fields) -> int:
+    """``[(value, width), ...]`` in layout order, zero-width fields skipped."""
+    word, shift = 0, 0
+    for value, width in fields:
+        if width:
+            word |= (int(value) & ((1 << width) - 1)) << shift
+            shift += width
+    return word
+
+
+def _check_modes(kind, modes):
+    modes = tuple(modes or kind.modes)
+    for mode in modes:
+        if mode not in kind.modes:
+            raise ValueError(f"PE type {kind.name} cannot run mode {mode!r} (it runs: "
+                             f"{', '.join(kind.modes)})")
+    return modes
+
+
+def _result(kind, a, b, mode, acc_width) -> list[int]:
+    exact = kind.product(a, b, mode)
+    return arith.wrap(exact, acc_width, kind.acc_signed).tolist()
+
+
+def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int, tiles: int,
+                      modes=None, seed: int = 1) -> tuple[Vectors, int]:
+    """Vectors for ``hw.array.OutputStationaryArray``; returns them and the MACs verified.
+
+    Edge tiles first (``K = max_k``, every fill of ``kind`` in every mode), then ``tiles``
+    seeded random tiles (``K`` 1..``max_k``, mode drawn from ``modes``), with 10% idle
+    cycles. A ``last`` that comes too soon after the previous tile's is either delayed with
+    idle cycles or offered while ``ready`` is low (held until taken), half and half, so the
+    back-pressure is exercised: a wrongly taken or dropped step changes the results.
+    """
+    modes = _check_modes(kind, modes)
+    gen = torch.Generator().manual_seed(seed)
+    gap, mw = max(rows, cols), mode_width(kind)
+    work = []
+    for mode in modes:
+        for fa, fb in kind.fills(mode):
+            work.append((mode, torch.full((rows, max_k), fa), torch.full((max_k, cols), fb)))
+    for _ in range(tiles):
+        k = int(torch.randint(1, max_k + 1, (1,), generator=gen))
+        mode = modes[int(torch.randint(len(modes), (1,), generator=gen))]
+        work.append((mode, kind.draw(gen, (rows, k), "a", mode),
+                     kind.draw(gen, (k, cols), "b", mode)))
+
+    valid, payload, emits, macs = [], [], [], 0
+    previous_last = -gap
+    for mode, a, b in work:
+        k = a.shape[1]
+        for step in range(k):
+            while torch.rand(1, generator=gen).item() < P_IDLE:
+                valid.append(0), payload.append(0)
+            last = step == k - 1
+            word = _pack_fields([(_pack_lanes(a[:, step].tolist(), kind.a_width),
+                                  rows * kind.a_width),
+                                 (_pack_lanes(b[step, :].tolist(), kind.b_width),
+                                  cols * kind.b_width),
+                                 (kind.modes.index(mode), mw), (int(last), 1)])
+            if last:
+                hold = torch.rand(1, generator=gen).item() < 0.5
+                while len(valid) - previous_last < gap:  # not ready yet: wait or hold
+                    valid.append(int(hold)), payload.append(word if hold else 0)
+            valid.append(1), payload.append(word)
+        previous_last = len(valid) - 1
+        emits.append((previous_last, _result(kind, a, b, mode, acc_width)))
+        macs += rows * cols * k * kind.elements(mode)
+
+    n = len(valid) + cols + rows
+    pad = n - len(valid)
+    valid += [0] * pad
+    payload += [0] * pad
+    o_valid, o_payload = [0] * n, [None] * n
+    row_bits = max(1, (rows - 1).bit_length())
+    for t_last, result in emits:
+        for r in range(rows):
+            t = t_last + cols - 1 + r
+            o_valid[t] = 1
+            o_payload[t] = _pack_fields([(_pack_lanes(result[r], acc_width),
+                                          cols * acc_width), (r, row_bits)])
+    vectors = Vectors(
+        stimulus={"i__valid": valid, "i__payload": payload},
+        expected={"o__valid": o_valid, "o__payload": o_payload},
+        signed_outputs={"o__valid": False, "o__payload": False},
+        latency=1, idle={"i__valid": 0, "i__payload": 0}, seed=seed, mode="random")
+    return vectors, macs
+
+
+def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: int,
+                      modes=None, seed: int = 1) -> tuple[Vectors, int]:
+    """Vectors for ``hw.array.WeightStationaryArray``; returns them and the MACs verified.
+
+    Each batch is a weight tile ``B`` (``rows x cols``, loaded row by row on ``w``) and
+    1..``2 * rows`` activation rows on ``a``, the first with ``swap``; edge batches (every
+    fill, every mode) come first. Both streams offer data whenever they have some (10% idle
+    cycles), so loading the next batch's weights overlaps the current batch and the
+    arrays's ``ready`` rules decide the schedule; this model follows the documented rules
+    (``w`` takes a row while fewer than ``rows`` are loaded and no swap is in flight; a
+    ``swap`` row waits for all ``rows``), and any difference changes the results.
+    """
+    modes = _check_modes(kind, modes)
+    gen = torch.Generator().manual_seed(seed)
+    mw, latency = mode_width(kind), rows + cols
+    work = []
+    for mode in modes:
+        for fa, fb in kind.fills(mode):
+            work.append((mode, torch.full((rows, rows), fa), torch.full((rows, cols), fb)))
+    for _ in range(batches):
+        m_rows = int(torch.randint(1, 2 * rows + 1, (1,), generator=gen))
+        mode = modes[int(torch.randint(len(modes), (1,), generator=gen))]
+        work.append((mode, kind.draw(gen, (m_rows, rows), "a", mode),
+                     kind.draw(gen, (rows, cols), "b", mode)))
+
+    w_valid, w_payload, a_valid, a_payload, outputs = [], [], [], [], []
+    loaded = draining = 0
+    wb = wr = 0          # next weight row to offer: batch wb, row wr
+    ab = ar = 0          # next activation row: batch ab, row ar
+    t, macs = 0, 0
+    while ab < len(work):
+        offer_w = wb < len(work) and torch.rand(1, generator=gen).item() >= P_IDLE
+        offer_a = torch.rand(1, generator=gen).item() >= P_IDLE
+        mode, a, b = work[ab]
+        swap = ar == 0
+        w_valid.append(int(offer_w))
+        w_payload.append(_pack_lanes(work[wb][2][wr].tolist(), kind.b_width) if offer_w else 0)
+        a_valid.append(int(offer_a))
+        a_payload.append(_pack_fields([(_pack_lanes(a[ar].tolist(), kind.a_width),
+                                        rows * kind.a_width),
+                                       (kind.modes.index(mode), mw), (int(swap), 1)])
+                         if offer_a else 0)
+        w_take = offer_w and loaded != rows and draining == 0
+        a_take = offer_a and (not swap or loaded == rows)
+        if a_take:
+            outputs.append((t + latency - 1,
+                            _result(kind, a[ar:ar + 1], b, mode, acc_width)[0]))
+            macs += rows * cols * kind.elements(mode)
+            ar += 1
+            if ar == a.shape[0]:
+                ab, ar = ab + 1, 0
+        if a_take and swap:
+            loaded, draining = 0, rows + cols - 1
+        else:
+            draining = max(0, draining - 1)
+            if w_take:
+                loaded += 1
+                wr += 1
+                if wr == rows:
+                    wb, wr = wb + 1, 0
+        t += 1
+
+    n = t + latency
+    for lst in (w_valid, w_payload, a_valid, a_payload):
+        lst += [0] * (n - len(lst))
+    c_valid, c_payload = [0] * n, [None] * n
+    for at, row in outputs:
+        c_valid[at], c_payload[at] = 1, _pack_lanes(row, acc_width)
+    vectors = Vectors(
+        stimulus={"w__valid": w_valid, "w__payload": w_payload, "a__valid": a_valid,
+                  "a__payload": a_payload},
+        expected={"c__valid": c_valid, "c__payload": c_payload},
+        signed_outputs={"c__valid": False, "c__payload": False},
+        latency=1, idle={"w__valid": 0, "w__payload": 0, "a__valid": 0, "a__payload": 0},
+        seed=seed, mode="random")
+    return vectors, macs
