@@ -269,12 +269,14 @@ def _make_ovp_pe(p: dict):
 
 
 def _int_pe(p: dict):
-    a, b = parse_int_format(p["a"]), parse_int_format(p["b"])
+    a, b = parse_int_format(p["a"] or "int8"), parse_int_format(p["b"] or "int8")
     return (IntPE(a_width=a.bits, a_signed=a.signed, b_width=b.bits, b_signed=b.signed),
             IntOperands(a, b))
 
 
-# PE type name -> params -> (hw.pe.PEType, golden-side operand kind of sim.gemm)
+# PE type name -> params -> (hw.pe.PEType, golden-side operand kind of sim.gemm). Each
+# factory reads the formats a= and b= (None: its defaults) and raises ValueError for
+# formats it cannot take.
 ARRAY_PES: dict[str, Callable[[dict], tuple]] = {
     "int": _int_pe,
 }
@@ -364,8 +366,10 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
         Param("dataflow", "choice", "os", "os: output-stationary, ws: weight-stationary",
               DATAFLOWS),
         Param("pe", "text", "int", "PE type: " + ", ".join(ARRAY_PES)),
-        Param("a", "format", "int8", "int PE: activation format (A, M x K)"),
-        Param("b", "format", "int8", "int PE: weight format (B, K x N)"),
+        Param("a", "text", None, "activation format (A, M x K); int PE: intN/uintN "
+              "(default int8)"),
+        Param("b", "text", None, "weight format (B, K x N); int PE: intN/uintN "
+              "(default int8)"),
         Param("modes", "text", None, "runtime modes the bench exercises (default: all)"),
         Param("max_k", "int", 64, "os: longest reduction a tile may have, in steps"),
         Param("acc", "int", None, "accumulator bits (default: no overflow for the "
