@@ -19,9 +19,10 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   its ``last`` was accepted: ``row = r``, ``c`` = ``C[r, :]`` (``C`` lanes of
   ``acc_width`` bits, two's complement when ``pe.acc_signed``).
 * Inside: lane ``i`` of ``a`` waits ``i`` cycles (skew), ``b`` lane ``j`` waits ``j``;
-  operands move one PE right (``a``) / down (``b``) per cycle with their control; each PE
-  accumulates and copies its finished sum into a result register, so the next tile starts
-  at once. ``acc_width`` holds ``max_k`` steps of the largest step value: no tile of up to
+  operands move one PE right (``a``, with ``last``) / down (``b``) per cycle; a cycle
+  without a transfer enters as ``a`` code 0, a zero step. Each PE accumulates; the last
+  step copies the sum into a result register and clears the accumulator, so the next tile
+  starts at once. ``acc_width`` holds ``max_k`` steps of the largest step value: no tile of up to
   ``max_k`` steps overflows.
 
 ``WeightStationaryArray(rows=R, cols=C, pe=...)`` -- ``K = R`` per pass, ``N = C``:
@@ -160,42 +161,36 @@ class OutputStationaryArray(_Array):
         with m.Elif(since != gap):
             m.d.sync += since.eq(since + 1)
 
-        # A step is the first of its tile if no step since the last "last" (or reset).
-        in_tile = Signal()
-        with m.If(take):
-            m.d.sync += in_tile.eq(~p.last)
-        first = Signal()
-        m.d.comb += first.eq(take & ~in_tile)
-        mode = self._mode(p)
-
-        # Skew: row i's operand and control wait i cycles, column j's operand j cycles;
-        # the edge decoders then turn codes into what the PEs use.
-        names = ["a", "valid", "first", "last", "mode"]
+        # Skew: row i's operand and "last" wait i cycles, column j's operand j cycles; the
+        # edge decoders then turn codes into what the PEs use. A cycle without a transfer
+        # enters as code 0 (a zero step, see hw.pe), so the PEs need no valid signal.
+        names = ["a", "last", "mode"]
         rows_in = []
         for i, lane in enumerate(_lanes(p.a, R, pe.a_width)):
-            a, *ctrl = delay(m, [lane, take, first, p.last, mode], i, "skew",
+            a, *ctrl = delay(m, [Mux(take, lane, 0), take & p.last, self._mode(p)], i, "skew",
                              [f"{n}{i}" for n in names])
             rows_in.append([pe.decode_a(m, a), *ctrl])
         down = [pe.decode_b(m, delay(m, [lane], j, "skew", [f"b{j}"])[0])
                 for j, lane in enumerate(_lanes(p.b, C, pe.b_width))]
 
+        # Each PE: acc += step; the tile's last step copies the sum into the result
+        # register and clears acc (a synchronous reset: no multiplexer before the adder).
         results = [[None] * C for _ in range(R)]
         for i in range(R):
-            a, valid, first_i, last_i, mode_i = rows_in[i]
+            a, last_i, mode_i = rows_in[i]
             for j in range(C):
                 b = down[j]
                 acc = Signal(self.acc_shape, name=f"acc_{i}_{j}")
                 res = Signal(self.acc_shape, name=f"res_{i}_{j}")
                 total = Signal(self.acc_width, name=f"sum_{i}_{j}")
-                m.d.comb += total.eq(Mux(first_i, 0, acc) + pe.step(m, a, b, mode_i))
-                with m.If(valid):
+                m.d.comb += total.eq(acc + pe.step(m, a, b, mode_i))
+                with m.If(last_i):
+                    m.d.sync += [acc.eq(0), res.eq(total)]
+                with m.Else():
                     m.d.sync += acc.eq(total)
-                    with m.If(last_i):
-                        m.d.sync += res.eq(total)
                 results[i][j] = res
-                a, valid, first_i, last_i, mode_i = delay(
-                    m, [a, valid, first_i, last_i, mode_i], 1, "",
-                    [f"{n}_{i}_{j + 1}" for n in names])
+                a, last_i, mode_i = delay(m, [a, last_i, mode_i], 1, "",
+                                          [f"{n}_{i}_{j + 1}" for n in names])
                 down[j] = delay(m, [b], 1, "", [f"b_{i + 1}_{j}"])[0]
 
         # Row r of a tile is complete C + r cycles after its last step entered.

@@ -12,7 +12,7 @@ new number format plugs in by subclassing ``PEType``:
 * ``modes``: names of the runtime modes (a ``mode`` index travels with every step, so it may
   change between tiles, or even between steps); one mode means no mode input.
 * ``step(m, a, b, mode)``: combinational; the exact value one PE adds to its accumulator for
-  one step (for a mixed-precision or OVP PE, a sum of several products), as an Amaranth
+  one step (zero whenever the A lane code is 0: the arrays feed code 0 on idle cycles) (for a mixed-precision or OVP PE, a sum of several products), as an Amaranth
   value that is signed when ``acc_signed``.
 * ``step_bound``: the largest ``|step|`` over every input and mode; the array sizes its
   accumulators from it and the reduction length, so that no tile overflows.
