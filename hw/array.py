@@ -15,8 +15,8 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   for a step with ``last`` that arrives fewer than ``max(R, C)`` cycles after the previous
   tile's ``last`` (results are still being read); tiles of ``K >= max(R, C)`` steps flow
   back to back.
-* ``o`` (out): the tile's rows, ``R`` consecutive transfers starting ``C`` cycles after
-  its ``last`` was accepted: ``row = r``, ``c`` = ``C[r, :]`` (``C`` lanes of
+* ``o`` (out): the tile's rows, ``R`` consecutive transfers starting ``C + pipeline``
+  cycles after its ``last`` was accepted: ``row = r``, ``c`` = ``C[r, :]`` (``C`` lanes of
   ``acc_width`` bits, two's complement when ``pe.acc_signed``).
 * Inside: lane ``i`` of ``a`` waits ``i`` cycles (skew), ``b`` lane ``j`` waits ``j``;
   operands move one PE right (``a``, with ``last``) / down (``b``) per cycle; a cycle
@@ -34,15 +34,17 @@ result streams are ``always_ready`` and must be taken when ``valid``.
 * ``a`` (in): one row ``m`` of ``A`` per transfer (``a``, ``R`` lanes = ``A[m, 0..R-1]``),
   ``mode``, ``swap`` (this row and all later ones use the weights loaded since the
   previous swap). ``ready`` is low only for a ``swap`` before all ``R`` rows are loaded.
-* ``c`` (out): ``C[m, :]`` (``C`` lanes of ``acc_width`` bits) exactly ``R + C`` cycles
-  after row ``m`` was accepted, in order. ``K < R``: pad ``A`` and ``B`` with zero
+* ``c`` (out): ``C[m, :]`` (``C`` lanes of ``acc_width`` bits) exactly
+  ``R + C + pipeline`` cycles after row ``m`` was accepted, in order. ``K < R``: pad ``A`` and ``B`` with zero
   rows / lanes; ``K > R``: add the partial results of several passes.
 * Inside: ``a`` lane ``i`` waits ``i + 1`` cycles (its ``swap`` ``i``: a PE takes its new
   weight one cycle before the swap row reaches it) and moves right; partial sums move down one
   row per cycle; column ``j``'s result waits ``C - 1 - j`` cycles (de-skew).
   ``acc_width`` holds ``R`` steps of the largest step value.
 
-Throughput of both: ``R * C`` steps per cycle (each of ``pe.elements(mode)`` MACs).
+Both take ``pipeline=1`` to register each PE's step value before the addition (one more
+cycle of latency, a shorter critical path). Throughput of both: ``R * C`` steps per cycle
+(each of ``pe.elements(mode)`` MACs).
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ MAX_ACC_WIDTH = 62
 DATAFLOWS = ("os", "ws")
 
 
-def _check_dims(rows, cols, pe):
+def _check_dims(rows, cols, pe, pipeline):
+    if pipeline not in (0, 1) or isinstance(pipeline, bool):
+        raise ValueError(f"pipeline must be 0 or 1, got {pipeline!r}")
     for name, value in (("rows", rows), ("cols", cols)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DIM:
             raise ValueError(f"{name} must be an int in 1..{MAX_DIM}, got {value!r}")
@@ -90,8 +94,9 @@ def _layout(**fields) -> data.StructLayout:
 class _Array(wiring.Component):
     """Shared parameters and properties."""
 
-    def __init__(self, rows, cols, pe, acc_width, signature):
+    def __init__(self, rows, cols, pe, acc_width, pipeline, signature):
         self._rows, self._cols, self._pe, self._acc_width = rows, cols, pe, acc_width
+        self._pipeline = pipeline
         super().__init__(signature)
 
     @property
@@ -110,6 +115,21 @@ class _Array(wiring.Component):
     def steps_per_cycle(self) -> int:
         return self._rows * self._cols
 
+    @property
+    def pipeline(self) -> int:
+        """1: each PE registers its step value before adding it (one more cycle of latency,
+        a shorter critical path)."""
+        return self._pipeline
+
+    def _step(self, m, a, b, mode, name):
+        """The PE's step value, registered when ``pipeline`` is 1."""
+        value = self._pe.step(m, a, b, mode)
+        if not self._pipeline:
+            return value
+        reg = Signal(value.shape(), name=f"step_{name}")
+        m.d.sync += reg.eq(value)
+        return reg
+
     def _mode(self, payload):
         return payload.mode if self._pe.mode_width else Const(0, 1)
 
@@ -118,15 +138,16 @@ class OutputStationaryArray(_Array):
     """Output-stationary array; protocol, latency and widths in the module docstring."""
 
     @unused_if_invalid
-    def __init__(self, *, rows=4, cols=4, pe: PEType, max_k=256, acc_width=None):
-        _check_dims(rows, cols, pe)
+    def __init__(self, *, rows=4, cols=4, pe: PEType, max_k=256, acc_width=None,
+                 pipeline=0):
+        _check_dims(rows, cols, pe, pipeline)
         if isinstance(max_k, bool) or not isinstance(max_k, int) or not 1 <= max_k <= 1 << 20:
             raise ValueError(f"max_k must be an int in 1..2^20, got {max_k!r}")
         self._max_k = max_k
         acc_width = _check_acc(acc_width, accumulator_width(pe, max_k), f"K <= {max_k}")
         step = _layout(a=rows * pe.a_width, b=cols * pe.b_width, mode=pe.mode_width, last=1)
         result = _layout(c=cols * acc_width, row=max(1, (rows - 1).bit_length()))
-        super().__init__(rows, cols, pe, acc_width, {
+        super().__init__(rows, cols, pe, acc_width, pipeline, {
             "i": In(stream.Signature(step)),
             "o": Out(stream.Signature(result, always_ready=True)),
         })
@@ -138,7 +159,7 @@ class OutputStationaryArray(_Array):
     @property
     def result_delay(self) -> int:
         """Cycles from a tile's ``last`` transfer to its row 0 on ``o``."""
-        return self._cols
+        return self._cols + self._pipeline
 
     @property
     def tile_gap(self) -> int:
@@ -183,8 +204,9 @@ class OutputStationaryArray(_Array):
                 acc = Signal(self.acc_shape, name=f"acc_{i}_{j}")
                 res = Signal(self.acc_shape, name=f"res_{i}_{j}")
                 total = Signal(self.acc_width, name=f"sum_{i}_{j}")
-                m.d.comb += total.eq(acc + pe.step(m, a, b, mode_i))
-                with m.If(last_i):
+                m.d.comb += total.eq(acc + self._step(m, a, b, mode_i, f"{i}_{j}"))
+                (done,) = delay(m, [last_i], self._pipeline, "", [f"last_{i}_{j}"])
+                with m.If(done):
                     m.d.sync += [acc.eq(0), res.eq(total)]
                 with m.Else():
                     m.d.sync += acc.eq(total)
@@ -194,7 +216,7 @@ class OutputStationaryArray(_Array):
                 down[j] = delay(m, [b], 1, "", [f"b_{i + 1}_{j}"])[0]
 
         # Row r of a tile is complete C + r cycles after its last step entered.
-        (emit,) = delay(m, [take & p.last], C, "", ["emit"])
+        (emit,) = delay(m, [take & p.last], self.result_delay, "", ["emit"])
         row = Signal(range(max(R, 2)))
         busy = Signal()
         out = self.o.payload
@@ -218,10 +240,10 @@ class WeightStationaryArray(_Array):
     """Weight-stationary array; protocol, latency and widths in the module docstring."""
 
     @unused_if_invalid
-    def __init__(self, *, rows=4, cols=4, pe: PEType, acc_width=None):
-        _check_dims(rows, cols, pe)
+    def __init__(self, *, rows=4, cols=4, pe: PEType, acc_width=None, pipeline=0):
+        _check_dims(rows, cols, pe, pipeline)
         acc_width = _check_acc(acc_width, accumulator_width(pe, rows), f"K = rows = {rows}")
-        super().__init__(rows, cols, pe, acc_width, {
+        super().__init__(rows, cols, pe, acc_width, pipeline, {
             "w": In(stream.Signature(_layout(b=cols * pe.b_width))),
             "a": In(stream.Signature(_layout(a=rows * pe.a_width, mode=pe.mode_width,
                                              swap=1))),
@@ -231,7 +253,7 @@ class WeightStationaryArray(_Array):
     @property
     def latency(self) -> int:
         """Cycles from an ``a`` transfer to its row on ``c``."""
-        return self._rows + self._cols
+        return self._rows + self._cols + self._pipeline
 
     def elaborate(self, platform):
         m = Module()
@@ -278,7 +300,7 @@ class WeightStationaryArray(_Array):
                 with m.If(swap_i):
                     m.d.sync += weight.eq(shadow[i][j])
                 out = Signal(self.acc_shape, name=f"psum_{i}_{j}")
-                m.d.sync += out.eq(psum[j] + pe.step(m, a, weight, mode_i))
+                m.d.sync += out.eq(psum[j] + self._step(m, a, weight, mode_i, f"{i}_{j}"))
                 psum[j] = out
                 a, swap_i, mode_i = delay(m, [a, swap_i, mode_i], 1, "",
                                           [f"{n}_{i}_{j + 1}" for n in names])

@@ -296,10 +296,16 @@ def _make_systolic_array(p: dict):
         pe.mode_index(mode)  # ValueError if the PE type cannot run it
     rows, cols = p["rows"], p["cols"]
     if p["dataflow"] == "os":
+        if p["max_k"] is None:
+            p["max_k"] = 64
         unit = OutputStationaryArray(rows=rows, cols=cols, pe=pe, max_k=p["max_k"],
-                                     acc_width=p["acc"])
+                                     acc_width=p["acc"], pipeline=p["pipeline"])
     else:
-        unit = WeightStationaryArray(rows=rows, cols=cols, pe=pe, acc_width=p["acc"])
+        if p["max_k"] is not None:
+            raise ValueError("max_k applies to dataflow=os; a weight-stationary pass "
+                             "reduces over K = rows")
+        unit = WeightStationaryArray(rows=rows, cols=cols, pe=pe, acc_width=p["acc"],
+                                     pipeline=p["pipeline"])
 
     def vectors(mode, count, seed):
         if mode != "random":
@@ -308,10 +314,10 @@ def _make_systolic_array(p: dict):
             tiles = max(4, count // max(1, rows * cols * p["max_k"] // 2))
             return os_stream_vectors(rows, cols, kind, acc_width=unit.acc_width,
                                      max_k=p["max_k"], tiles=tiles, modes=modes,
-                                     seed=seed)[0]
+                                     seed=seed, pipeline=p["pipeline"])[0]
         batches = max(4, count // max(1, rows * rows * cols))
         return ws_stream_vectors(rows, cols, kind, acc_width=unit.acc_width, batches=batches,
-                                 modes=modes, seed=seed)[0]
+                                 modes=modes, seed=seed, pipeline=p["pipeline"])[0]
 
     return from_component(unit, "systolic_array"), vectors, False
 
@@ -371,9 +377,11 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
         Param("b", "text", None, "weight format (B, K x N); int PE: intN/uintN "
               "(default int8)"),
         Param("modes", "text", None, "runtime modes the bench exercises (default: all)"),
-        Param("max_k", "int", 64, "os: longest reduction a tile may have, in steps"),
+        Param("max_k", "int", None, "os: longest reduction a tile may have, in steps "
+              "(default 64)"),
         Param("acc", "int", None, "accumulator bits (default: no overflow for the "
               "reduction length)"),
+        Param("pipeline", "int", 0, "1: register each PE's step value (latency + 1)"),
     ), _make_systolic_array),
 ]}
 

@@ -111,7 +111,7 @@ def _result(kind, a, b, mode, acc_width) -> list[int]:
 
 
 def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int, tiles: int,
-                      modes=None, seed: int = 1) -> tuple[Vectors, int]:
+                      modes=None, seed: int = 1, pipeline: int = 0) -> tuple[Vectors, int]:
     """Vectors for ``hw.array.OutputStationaryArray``; returns them and the MACs verified.
 
     Edge tiles first (``K = max_k``, every fill of ``kind`` in every mode), then ``tiles``
@@ -155,7 +155,7 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
         emits.append((previous_last, _result(kind, a, b, mode, acc_width)))
         macs += rows * cols * k * kind.elements(mode)
 
-    n = len(valid) + cols + rows
+    n = len(valid) + cols + rows + pipeline
     pad = n - len(valid)
     valid += [0] * pad
     payload += [0] * pad
@@ -163,7 +163,7 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
     row_bits = max(1, (rows - 1).bit_length())
     for t_last, result in emits:
         for r in range(rows):
-            t = t_last + cols - 1 + r
+            t = t_last + cols + pipeline - 1 + r
             o_valid[t] = 1
             o_payload[t] = _pack_fields([(_pack_lanes(result[r], acc_width),
                                           cols * acc_width), (r, row_bits)])
@@ -176,7 +176,7 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
 
 
 def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: int,
-                      modes=None, seed: int = 1) -> tuple[Vectors, int]:
+                      modes=None, seed: int = 1, pipeline: int = 0) -> tuple[Vectors, int]:
     """Vectors for ``hw.array.WeightStationaryArray``; returns them and the MACs verified.
 
     Each batch is a weight tile ``B`` (``rows x cols``, loaded row by row on ``w``) and
@@ -189,7 +189,7 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
     """
     modes = _check_modes(kind, modes)
     gen = torch.Generator().manual_seed(seed)
-    mw, latency = mode_width(kind), rows + cols
+    mw, latency = mode_width(kind), rows + cols + pipeline
     work = []
     for mode in modes:
         for fa, fb in kind.fills(mode):

@@ -19,6 +19,8 @@ from sim.harness import VerificationError, run_vectors
     "dataflow=ws rows=4 cols=4 a=int8 b=int8",
     "dataflow=ws rows=3 cols=1 a=uint4 b=int8",
     "dataflow=ws rows=1 cols=4 a=uint2 b=uint3",
+    "rows=3 cols=2 a=int4 b=uint4 max_k=4 pipeline=1",
+    "dataflow=ws rows=2 cols=3 a=int8 b=int4 pipeline=1",
 ])
 def test_array_matches_golden_gemm(params):
     d = build("systolic-array", params.split())
@@ -69,7 +71,8 @@ def test_ignoring_back_pressure_is_caught(dataflow, ready):
 
 @pytest.mark.parametrize("bad", ["rows=0", "cols=-1", "rows=65", "max_k=0", "acc=4",
                                  "a=int9", "dataflow=rs", "pe=fp4", "modes=4x4",
-                                 "dataflow=ws acc=5", "dataflow=ws max_k=8"])
+                                 "dataflow=ws acc=5", "dataflow=ws max_k=8",
+                                 "pipeline=2"])
 def test_bad_array_parameters(bad):
     with pytest.raises(ValueError):
         build("systolic-array", bad.split())
