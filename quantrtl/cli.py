@@ -111,25 +111,27 @@ def cmd_synth(args) -> int:
 
 
 def cmd_prove(args) -> int:
-    from quantrtl.prove import prove
+    from quantrtl.rigor import prove
     design = build(args.design, args.params)
-    result = prove(design)
+    result = prove(design.name, design.params)
     if result.proved:
-        print(f"PROVED {design.label}: equal to the golden model on all {result.cases} input "
-              f"codes ({result.seconds:.1f} s, Yosys SAT); log: {result.log}")
+        print(f"PROVED {design.label}: equal to the golden model ({result.method}; "
+              f"{result.seconds:.1f} s); log: {result.log}")
         return 0
-    print(f"DISPROVED {design.label}: {result.counterexample}; log: {result.log}")
+    print(f"DISPROVED {design.label} ({result.seconds:.1f} s): {result.counterexample}; "
+          f"log: {result.log}")
     return 1
 
 
 def cmd_lint(args) -> int:
-    from quantrtl.lint import WAIVERS, lint
+    from quantrtl.rigor import WAIVERS, lint
     design = build(args.design, args.params)
-    result = lint(design.rtl)
+    result = lint(design.rtl, design=design.label)
     for warning in result.warnings:
         print(f"  {warning}")
-    print(f"{design.label}: {len(result.warnings)} lint warnings (verilator -Wall; "
-          f"{len(WAIVERS)} waived codes, see quantrtl/lint.py); log: {result.log}")
+    print(f"{design.label}: {len(result.warnings)} lint warnings (verilator -Wall), "
+          f"{len(result.waived)} waived ({len(WAIVERS)} codes, justified in "
+          f"quantrtl/rigor.py); log: {result.log}")
     return 1 if result.warnings else 0
 
 
@@ -154,6 +156,15 @@ def cmd_report(args) -> int:
     run_report(Path(args.out), targets=targets, simulator=args.sim, verify=not args.no_verify,
                jobs=args.jobs)
     return 0
+
+
+def cmd_rigor(args) -> int:
+    from quantrtl.rigor_table import resolve_units, run_rigor
+    units = resolve_units(args.designs)
+    doc = run_rigor(Path(args.out), units=units, count=args.count, seed=args.seed,
+                    simulator=args.sim)
+    sys.stdout.write((Path(args.out) / "rigor.md").read_text())
+    return 0 if doc["ok"] else 1
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -196,7 +207,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("prove", help="formal equivalence with the golden model (Yosys SAT)")
-    p.add_argument("design", help="a combinational design, e.g. ovp-decoder")
+    p.add_argument("design", help="ovp-decoder, int-mac, baseline-mac, dint-mac or ovp-pe")
     p.add_argument("params", nargs="*", help=PARAMS_HELP)
     p.set_defaults(func=cmd_prove)
 
@@ -221,6 +232,17 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify", action="store_true", help="skip simulation")
     p.add_argument("--jobs", type=_positive, default=2, help="parallel tool runs (2)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("rigor", help="prove, lint and mutation-test the default units; "
+                                     "write rigor.json and rigor.md")
+    p.add_argument("--out", default="report", help="output folder (report)")
+    p.add_argument("--count", type=_positive, default=40, help="mutants per unit (40)")
+    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--sim", choices=SIMULATORS)
+    p.add_argument("--designs", nargs="+", metavar="DESIGN",
+                   help="design names (their default-set entries) or quoted 'name k=v ...' "
+                        "units; default: the whole default set")
+    p.set_defaults(func=cmd_rigor)
     return parser
 
 

