@@ -426,10 +426,11 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
         Param("dataflow", "choice", "os", "os: output-stationary, ws: weight-stationary",
               DATAFLOWS),
         Param("pe", "text", "int", "PE type: " + ", ".join(ARRAY_PES)),
-        Param("a", "text", None, "activation format (A, M x K); int PE: intN/uintN "
-              "(default int8)"),
-        Param("b", "text", None, "weight format (B, K x N); int PE: intN/uintN "
-              "(default int8)"),
+        Param("a", "text", None, "activation format (A, M x K): int PE intN/uintN "
+              "(default int8), ovp ovp4|int8, dint intN (default int8), mixed none"),
+        Param("b", "text", None, "weight format (B, K x N): int PE intN/uintN "
+              "(default int8), ovp ovp4|ovp4-flint|ovp8, dint dintN[-d<levels>], "
+              "mixed none"),
         Param("modes", "text", None, "runtime modes the bench exercises (default: all)"),
         Param("max_k", "int", None, "os: longest reduction a tile may have, in steps "
               "(default 64)"),
