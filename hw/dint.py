@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.mac import accumulate, check_accumulator, check_operand, delay, unused_if_invalid
 
-__all__ = ["dint_magnitudes", "DIntMAC"]
+__all__ = ["dint_magnitudes", "frac_bits", "fixed_magnitudes", "DIntMAC"]
 
 
 def dint_magnitudes(bits: int, denormals) -> tuple[Fraction, ...]:
@@ -29,6 +29,18 @@ def dint_magnitudes(bits: int, denormals) -> tuple[Fraction, ...]:
         raise ValueError(f"{len(levels)} denormal levels leave no integer level in "
                          f"{bits} bits")
     return (Fraction(0), *levels, *(Fraction(i) for i in range(1, n_integers + 1)))
+
+
+def frac_bits(magnitudes) -> int:
+    """Fractional bits that make every magnitude (powers of two below 1 included) an
+    integer."""
+    smallest = min(m for m in magnitudes if m)
+    return max(0, smallest.denominator.bit_length() - 1)
+
+
+def fixed_magnitudes(magnitudes) -> tuple[int, ...]:
+    """``magnitude * 2^frac_bits(magnitudes)`` per magnitude code (integers)."""
+    return tuple(int(m * (1 << frac_bits(magnitudes))) for m in magnitudes)
 
 
 class DIntMAC(wiring.Component):
@@ -66,13 +78,12 @@ class DIntMAC(wiring.Component):
 
     @property
     def frac_bits(self) -> int:
-        smallest = min(m for m in self._magnitudes if m)
-        return max(0, smallest.denominator.bit_length() - 1)
+        return frac_bits(self._magnitudes)
 
     @property
     def fixed_magnitudes(self) -> tuple[int, ...]:
         """``magnitude * 2^frac_bits`` per magnitude code (integers)."""
-        return tuple(int(m * (1 << self.frac_bits)) for m in self._magnitudes)
+        return fixed_magnitudes(self._magnitudes)
 
     @property
     def product_width(self) -> int:

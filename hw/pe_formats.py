@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
-from hw.dint import dint_magnitudes
+from hw.dint import dint_magnitudes, fixed_magnitudes, frac_bits
 from hw.mac import check_operand
 from hw.ovp import NIBBLE_ORDERS, OVPPairDecoder, OVPParams, _exp_int_product, \
     _product_width
@@ -238,13 +238,12 @@ class DIntArrayPE(PEType):
 
     @property
     def frac_bits(self) -> int:
-        smallest = min(m for m in self._magnitudes if m)
-        return max(0, smallest.denominator.bit_length() - 1)
+        return frac_bits(self._magnitudes)
 
     @property
     def fixed_magnitudes(self) -> tuple[int, ...]:
         """``magnitude * 2^frac_bits`` per magnitude code."""
-        return tuple(int(m * (1 << self.frac_bits)) for m in self._magnitudes)
+        return fixed_magnitudes(self._magnitudes)
 
     @property
     def step_bound(self) -> int:

@@ -151,15 +151,3 @@ def mac_vectors(fa: IntFormat, fb: IntFormat, *, acc_width: int, overflow: str, 
                               b_extremes=_extremes(fb), acc_signed=acc_signed,
                               latency=latency, mode=mode, count=count, seed=seed,
                               acc_width=acc_width)
-
-
-def _pack(lanes: torch.Tensor, width: int) -> list[int]:
-    """Rows of lane values (two's complement, ``width`` bits each, lane 0 lowest) as ints."""
-    mask = (1 << width) - 1
-    out = []
-    for row in lanes.tolist():
-        word = 0
-        for j, v in enumerate(row):
-            word |= (v & mask) << (j * width)
-        out.append(word)
-    return out
