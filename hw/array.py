@@ -259,31 +259,44 @@ class WeightStationaryArray(_Array):
         m = Module()
         R, C, pe = self._rows, self._cols, self._pe
 
-        # Weight loading into shadow registers, row `loaded` next.
-        loaded = Signal(range(R + 1))
-        draining = Signal(range(R + C + 1))  # cycles until a swap has reached every PE
-        m.d.comb += self.w.ready.eq((loaded != R) & (draining == 0))
-        a_take = Signal()
+        # Weight loading into shadow registers. Every control output is a register (its
+        # next value computed here), so the write enable of shadow row i is one LUT of
+        # w.valid, w.ready and the one-hot row pointer `row_hot` (bit i: row i is next).
+        row_hot = Signal(R, init=1)
+        full = Signal()                       # all R rows loaded since the last swap
+        draining = Signal(range(R + C + 1))   # cycles until a swap has reached every PE
+        w_ready = Signal(init=1)
         m.d.comb += [
-            self.a.ready.eq(~self.a.payload.swap | (loaded == R)),
-            a_take.eq(self.a.valid & self.a.ready),
+            self.w.ready.eq(w_ready),
+            self.a.ready.eq(~self.a.payload.swap | full),
         ]
-        swap = Signal()
-        m.d.comb += swap.eq(a_take & self.a.payload.swap)
-        w_take = Signal()
-        m.d.comb += w_take.eq(self.w.valid & self.w.ready)
+        a_take, swap, w_take = Signal(), Signal(), Signal()
+        m.d.comb += [
+            a_take.eq(self.a.valid & self.a.ready),
+            swap.eq(a_take & self.a.payload.swap),
+            w_take.eq(self.w.valid & w_ready),
+        ]
+        full_next = Signal()
+        draining_next = Signal.like(draining)
+        m.d.comb += [
+            full_next.eq(Mux(swap, 0, full | (w_take & row_hot[R - 1]))),
+            # low again at t + R + C
+            draining_next.eq(Mux(swap, R + C - 1, Mux(draining != 0, draining - 1, 0))),
+        ]
+        m.d.sync += [
+            full.eq(full_next),
+            draining.eq(draining_next),
+            w_ready.eq(~full_next & ~draining_next.any()),
+        ]
         with m.If(swap):
-            m.d.sync += [loaded.eq(0), draining.eq(R + C - 1)]  # low again at t + R + C
-        with m.Else():
-            with m.If(draining != 0):
-                m.d.sync += draining.eq(draining - 1)
-            with m.If(w_take):
-                m.d.sync += loaded.eq(loaded + 1)
+            m.d.sync += row_hot.eq(1)
+        with m.Elif(w_take):
+            m.d.sync += row_hot.eq(row_hot << 1)
         w_lanes = [pe.decode_b(m, lane) for lane in _lanes(self.w.payload.b, C, pe.b_width)]
         shadow = [[Signal(pe.b_inner_width, name=f"shadow_{i}_{j}") for j in range(C)]
                   for i in range(R)]
         for i in range(R):
-            with m.If(w_take & (loaded == i)):
+            with m.If(w_take & row_hot[i]):
                 m.d.sync += [shadow[i][j].eq(w_lanes[j]) for j in range(C)]
 
         names = ["a", "swap", "mode"]

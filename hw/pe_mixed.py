@@ -127,7 +127,7 @@ class MixedPE(PEType):
 
     def step(self, m: Module, a, b, mode):
         wide, half, quad = Signal(name="mx_8x8"), Signal(name="mx_4x8"), Signal(name="mx_4x4")
-        m.d.comb += [wide.eq(mode == 0), half.eq(mode == 1), quad.eq(mode[1])]
+        m.d.comb += [wide.eq(~mode.any()), half.eq(mode == 1), quad.eq(mode[1])]
         products = [_multiply(m, x, y, f"mx_{name}")
                     for name, (x, y) in zip("abcd", self.operands(m, a, b, wide, half, quad))]
         return self.combine(m, products, wide, quad)

@@ -2,6 +2,7 @@
 row is checked against the golden GEMM, bit for bit."""
 
 import dataclasses
+import re
 
 import pytest
 
@@ -61,8 +62,11 @@ def test_ignoring_back_pressure_is_caught(dataflow, ready):
     one): an array whose ``ready`` is stuck at 1 takes them and must fail."""
     d = build("systolic-array", [f"dataflow={dataflow}", "rows=3", "cols=2", "a=int4",
                                  "b=int4"] + (["max_k=4"] * (dataflow == "os")))
-    line = next(ln for ln in d.rtl.text.splitlines() if ln.strip().startswith(f"assign {ready} ="))
-    deaf = dataclasses.replace(d.rtl, text=d.rtl.text.replace(line, f"  assign {ready} = 1'h1;"))
+    # ready is either a wire (assign) or a register (reset 1, assigned in always @(posedge))
+    line = next(ln for ln in d.rtl.text.splitlines()
+                if re.match(rf"\s*(assign {ready} =|{ready} <=)", ln))
+    stuck = f"  assign {ready} = 1'h1;" if "assign" in line else f"    {ready} <= 1'h1;"
+    deaf = dataclasses.replace(d.rtl, text=d.rtl.text.replace(line, stuck))
     vectors = d.vectors("random", 1000, 3)
     assert run_vectors(d.rtl, vectors).failed == 0
     with pytest.raises(VerificationError):
