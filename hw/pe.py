@@ -22,11 +22,13 @@ new number format plugs in by subclassing ``PEType``:
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Value
+from amaranth.hdl import Const, Module, Value, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 from hw.mac import check_operand
 
-__all__ = ["PEType", "IntPE", "accumulator_width"]
+__all__ = ["PEType", "IntPE", "PEStep", "accumulator_width"]
 
 
 class PEType:
@@ -105,3 +107,43 @@ class IntPE(PEType):
         a_op = a.as_signed() if self._a.signed else a.as_unsigned()
         b_op = b.as_signed() if self._b.signed else b.as_unsigned()
         return a_op * b_op
+
+
+class PEStep(wiring.Component):
+    """One array cell's arithmetic as a combinational unit, for proofs and lint: the PE
+    type's edge decoders and its step, ``step = pe.step(decode_a(a), decode_b(b), mode)``.
+
+    Ports: ``a`` (``pe.a_width`` bits, one A lane code), ``b`` (``pe.b_width``), ``mode``
+    (``pe.mode_width`` bits, only for PE types with several modes; an index that names no
+    mode gives an unspecified step), ``step`` (``step_width`` bits, two's complement when
+    ``pe.acc_signed``: the exact value the cell adds to its accumulator). No clock: the
+    array adds registers around exactly this logic.
+    """
+
+    def __init__(self, pe: PEType):
+        if not isinstance(pe, PEType):
+            raise ValueError(f"pe must be a hw.pe.PEType, got {pe!r}")
+        self._pe = pe
+        members = {"a": In(pe.a_width), "b": In(pe.b_width)}
+        if pe.mode_width:
+            members["mode"] = In(pe.mode_width)
+        shape = signed(self.step_width) if pe.acc_signed else unsigned(self.step_width)
+        members["step"] = Out(shape)
+        super().__init__(members)
+
+    @property
+    def pe(self) -> PEType:
+        return self._pe
+
+    @property
+    def step_width(self) -> int:
+        """Bits that hold every step value: ``accumulator_width(pe, 1)``."""
+        return accumulator_width(self._pe, 1)
+
+    def elaborate(self, platform):
+        m = Module()
+        a = self._pe.decode_a(m, self.a)
+        b = self._pe.decode_b(m, self.b)
+        mode = self.mode if self._pe.mode_width else Const(0, 1)
+        m.d.comb += self.step.eq(self._pe.step(m, a, b, mode))
+        return m

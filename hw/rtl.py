@@ -18,6 +18,8 @@ _PORT_DECL = re.compile(
     r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(signed\s+)?(?:\[(\d+):(\d+)\]\s*)?"
     r"(\\?[\w$]+)\s*[;,)]", re.M)
 
+_FUNCTION = re.compile(r"^\s*function\b.*?^\s*endfunction\b", re.M | re.S)
+
 
 @dataclass(frozen=True)
 class Port:
@@ -39,11 +41,13 @@ class RTL:
 
     @cached_property
     def ports(self) -> tuple[Port, ...]:
-        """Ports of the top module (from its ``input``/``output`` declarations)."""
+        """Ports of the top module (from its ``input``/``output`` declarations, those inside
+        ``function`` blocks left out)."""
         start = re.search(rf"^module\s+{re.escape(self.top)}\b", self.text, re.M)
         if not start:
             raise ValueError(f"no module {self.top} in its Verilog")
         body = self.text[start.start():self.text.index("endmodule", start.start())]
+        body = _FUNCTION.sub("", body)  # a function's `input`s are not ports of the module
         ports = []
         for direction, _sign, msb, lsb, name in _PORT_DECL.findall(body):
             width = abs(int(msb) - int(lsb)) + 1 if msb else 1

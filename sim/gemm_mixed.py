@@ -39,6 +39,9 @@ class MixedOperands:
             raise ValueError(f"PE type {self.name} cannot run mode {mode!r} (it runs: "
                              f"{', '.join(self.modes)})")
 
+    def lanes(self, side):
+        return torch.arange(1 << mixed.LANE_BITS)
+
     def draw(self, gen, shape, side, mode):
         self._check(mode)
         lo, hi = mixed.element_range(side, mode)

@@ -1,0 +1,87 @@
+"""array-pe: one array cell's arithmetic (edge decoders + step) as a combinational unit,
+simulated against the golden step and proved against a behavioural reference."""
+
+import dataclasses
+import re
+
+import pytest
+
+from quantrtl.designs import build
+from quantrtl.rigor import prove, reference_verilog
+from sim.harness import VerificationError, run_vectors
+from hw.rtl import RTL
+
+
+@pytest.mark.parametrize("params, mode, cycles", [
+    ("pe=int a=int4 b=int4", "exhaustive", 256),
+    ("pe=int a=uint3 b=int5", "exhaustive", 256),
+    ("pe=dint", "exhaustive", 16 * 256),
+    ("pe=ovp", "exhaustive", 65536),
+    ("pe=ovp a=int8 b=ovp8", "random", None),
+    ("pe=mixed", "random", None),
+])
+def test_every_pe_type_matches_the_golden_step(params, mode, cycles):
+    d = build("array-pe", params.split())
+    assert d.exhaustive_ok == (mode == "exhaustive")
+    vectors = d.vectors(mode, 3000, 5)
+    if cycles:
+        assert len(vectors) == cycles
+    assert run_vectors(d.rtl, vectors).failed == 0
+
+
+def test_mixed_vectors_cover_every_mode_and_the_edge_fills():
+    d = build("array-pe", ["pe=mixed"])
+    vectors = d.vectors("random", 3000, 5)
+    assert set(vectors.stimulus["mode"]) == {0, 1, 2}
+    # -128 * -128 in 8x8, the largest step of all, is among the edge fills
+    assert max(vectors.expected["step"]) == 128 * 128
+
+
+def test_a_wrong_lane_order_is_caught_in_simulation():
+    """Golden vectors whose mixed-precision A nibbles are swapped must fail."""
+    d = build("array-pe", ["pe=mixed"])
+    vectors = d.vectors("random", 2000, 2)
+    a = [((v & 0xF) << 4) | ((v >> 4) & 0xF) | (v & 0xFF00) for v in vectors.stimulus["a"]]
+    broken = dataclasses.replace(vectors, stimulus={**vectors.stimulus, "a": a})
+    with pytest.raises(VerificationError, match="step"):
+        run_vectors(d.rtl, broken)
+
+
+@pytest.mark.parametrize("params", ["pe=int a=int4 b=int4", "pe=int a=uint3 b=int8",
+                                    "pe=dint", "pe=dint b=dint4-d0.25-0.5", "pe=ovp"])
+def test_cells_prove_equal_to_the_golden_step(params):
+    result = prove("array-pe", params.split())
+    assert result.proved, result.counterexample
+    assert "behavioural" in result.method
+
+
+def test_the_mixed_reference_excludes_the_unused_mode_and_reads_the_spec_fields():
+    top, text = reference_verilog(build("array-pe", ["pe=mixed"]))
+    assert "assume(mode < 2'd3)" in text
+    # 4x4 mode: four products of the signed nibbles, from golden.mixed.FIELDS
+    step_2 = next(ln for ln in text.splitlines() if "step_2 =" in ln)
+    assert all(f"$signed(a[{hi}:{lo}]) * $signed(b[{hi}:{lo}])" in step_2
+               for lo, hi in ((0, 3), (4, 7), (8, 11), (12, 15)))
+
+
+def test_a_broken_cell_gives_a_counterexample_in_codes_and_steps():
+    """A dINT cell that negates without the +1 (ones' complement) is off by one for every
+    negative weight; the counterexample names the codes and both steps."""
+    d = build("array-pe", ["pe=dint"])
+    carry = "+ $signed({ 1'h0, b[3] })"
+    assert d.rtl.text.count(carry) == 1, "the negation's carry-in is not where expected"
+    broken = RTL(d.rtl.top, d.rtl.text.replace(carry, "+ $signed({ 1'h0, 1'h0 })"))
+    result = prove("array-pe", ["pe=dint"], rtl=broken)
+    assert not result.proved
+    assert re.match(r"a=0x[0-9a-f]{2} b=0x[0-9a-f] mode \S+: golden step -?\d+, unit step "
+                    r"-?\d+$", result.counterexample), result.counterexample
+    gold, unit = map(int, re.findall(r"step (-?\d+)", result.counterexample))
+    assert gold - unit == 1
+    assert int(result.counterexample.split()[1][2:], 16) >= 8  # a negative weight code
+
+
+@pytest.mark.parametrize("bad", ["pe=fp4", "pe=mixed a=int4", "pe=ovp a=ovp8",
+                                 "pe=dint b=dint9", "pe=int a=int9", "rows=2"])
+def test_bad_cell_parameters(bad):
+    with pytest.raises(ValueError):
+        build("array-pe", bad.split())
