@@ -4,7 +4,7 @@ import pytest
 
 from hw.rtl import RTL
 from quantrtl.designs import build
-from quantrtl.mutate import mutation_test
+from quantrtl.mutate import MUTATION_CYCLE_LIMIT, bench_vectors, mutation_test
 from sim.harness import VerificationError, run_vectors
 
 
@@ -24,3 +24,30 @@ def test_reset_mutant_is_killed():
     deaf = RTL(design.rtl.top, design.rtl.text.replace("if (rst)", "if (1'b0)"))
     with pytest.raises(VerificationError):
         run_vectors(deaf, design.vectors("random", 2000, 1))
+
+
+def test_cell_mutants_are_sorted_by_proof_against_golden():
+    """A combinational cell with a golden reference: survivors are settled by proofs, and
+    the report states the bench and the method."""
+    report = mutation_test(build("array-pe", ["pe=int", "a=int4", "b=int4"]), count=8, seed=2)
+    assert report.mutants == 8 and report.vectors == 256
+    assert report.vectors_mode == "exhaustive"
+    assert report.equivalence == "proof against the golden reference"
+    assert report.killed + report.equivalent + len(report.survivors) == 8
+    assert report.score >= 0.95, report.summary()
+
+
+def test_long_benches_are_capped_for_mutation():
+    """The OVP4 PE's exhaustive bench (~137,000 cycles) is replaced by random cycles."""
+    verify, mutation = bench_vectors(build("ovp-pe", ["w=ovp4", "act=ovp4"]), 1)
+    assert verify.mode == "exhaustive" and len(verify) > MUTATION_CYCLE_LIMIT
+    assert mutation.mode == "random" and len(mutation) <= MUTATION_CYCLE_LIMIT
+    small = build("int-mac", ["a=int4", "b=int4", "acc=8"])
+    verify, mutation = bench_vectors(small, 1)
+    assert mutation is verify
+
+
+def test_arrays_fall_back_to_sat_against_the_original():
+    from quantrtl.mutate import equivalence_check
+    method, _ = equivalence_check(build("systolic-array", ["rows=1", "cols=1", "max_k=2"]))
+    assert method == "SAT against the original, 24 cycles from reset"
