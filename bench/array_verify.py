@@ -1,6 +1,7 @@
 """Verification throughput of the systolic arrays: verified MACs per second.
 
     python bench/array_verify.py [--rows 8] [--cols 8] [--fmt int8] [--macs 2000000]
+                                 [--dataflows os,ws] [--ws-rows N]
 
 Streams seeded GEMM tiles (``sim.gemm``) through an ``rows x cols`` array of each dataflow
 and checks every result against the golden GEMM, four ways: cocotb driving one vector per
@@ -10,7 +11,9 @@ simulation run (simulator start, cocotb, every cycle checked); the simulator bui
 separately in the wall time (Verilator compiles C++ for a minute); golden vectors are made
 beforehand and timed separately. The per-cycle runs use a tenth of the MACs (they are
 slow); MACs/s is what matters. Ratios are to the per-cycle Icarus run of the same dataflow,
-measured in the same run.
+measured in the same run. ``--ws-rows`` lets a weight tile serve up to N rows of ``A``
+(the test bench's default, 2 x rows, keeps batches short to exercise the swap protocol;
+a long ``M`` is how a weight-stationary array is used).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from sim.gemm import IntOperands, os_stream_vectors, ws_stream_vectors
 from sim.harness import run_batched, run_vectors, simulator_available
 
 
-def vectors_for(dataflow: str, rows: int, cols: int, fmt, macs: int, seed: int):
+def vectors_for(dataflow: str, rows: int, cols: int, fmt, macs: int, seed: int,
+                ws_rows: int | None = None):
     pe = IntPE(a_width=fmt.bits, a_signed=fmt.signed, b_width=fmt.bits, b_signed=fmt.signed)
     kind = IntOperands(fmt, fmt)
     if dataflow == "os":
@@ -36,9 +40,10 @@ def vectors_for(dataflow: str, rows: int, cols: int, fmt, macs: int, seed: int):
                                    tiles=tiles, seed=seed)
     else:
         unit = WeightStationaryArray(rows=rows, cols=cols, pe=pe)
-        batches = max(4, macs // (rows * rows * cols))
+        per_batch = (ws_rows or 2 * rows) // 2 + 1  # A rows per weight tile, on average
+        batches = max(4, macs // (per_batch * rows * cols))
         vec, n = ws_stream_vectors(rows, cols, kind, acc_width=unit.acc_width,
-                                   batches=batches, seed=seed)
+                                   batches=batches, seed=seed, max_rows=ws_rows)
     return from_component(unit, "systolic_array"), vec, n
 
 
@@ -49,6 +54,10 @@ def main() -> None:
     parser.add_argument("--fmt", default="int8")
     parser.add_argument("--macs", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dataflows", default="os,ws", help="comma-separated: os, ws")
+    parser.add_argument("--ws-rows", type=int, default=None,
+                        help="ws: at most this many A rows per weight tile (default 2 x "
+                             "rows, the test bench's; a long M keeps the array busier)")
     args = parser.parse_args()
     fmt = parse_int_format(args.fmt)
     sims = ["icarus"] + (["verilator"] if simulator_available("verilator") else [])
@@ -56,13 +65,16 @@ def main() -> None:
           f"(ratio to cocotb per-cycle on Icarus)")
     print("| dataflow | method | simulator | cycles | MACs | run s | wall s | MACs/s | ratio |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
-    for dataflow in ("os", "ws"):
+    dataflows = args.dataflows.split(",")
+    if not set(dataflows) <= {"os", "ws"}:
+        parser.error(f"--dataflows takes os and/or ws, got {args.dataflows!r}")
+    for dataflow in dataflows:
         baseline = None
         for method, share, run in (("cocotb per cycle", 10, run_vectors),
                                    ("batched testbench", 1, run_batched)):
             t0 = time.perf_counter()
             rtl, vec, macs = vectors_for(dataflow, args.rows, args.cols, fmt,
-                                         args.macs // share, args.seed)
+                                         args.macs // share, args.seed, args.ws_rows)
             golden_s = time.perf_counter() - t0
             for sim in sims:
                 t0 = time.perf_counter()

@@ -181,11 +181,12 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
 
 
 def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: int,
-                      modes=None, seed: int = 1, pipeline: int = 0) -> tuple[Vectors, int]:
+                      modes=None, seed: int = 1, pipeline: int = 0,
+                      max_rows: int | None = None) -> tuple[Vectors, int]:
     """Vectors for ``hw.array.WeightStationaryArray``; returns them and the MACs verified.
 
     Each batch is a weight tile ``B`` (``rows x cols``, loaded row by row on ``w``) and
-    1..``2 * rows`` activation rows on ``a``, the first with ``swap``; edge batches (every
+    1..``max_rows`` (default ``2 * rows``) activation rows on ``a``, the first with ``swap``; edge batches (every
     fill, every mode) come first. Both streams offer data whenever they have some (10% idle
     cycles), so loading the next batch's weights overlaps the current batch and the
     arrays's ``ready`` rules decide the schedule; this model follows the documented rules
@@ -200,7 +201,7 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
         for fa, fb in kind.fills(mode):
             work.append((mode, torch.full((rows, rows), fa), torch.full((rows, cols), fb)))
     for _ in range(batches):
-        m_rows = int(torch.randint(1, 2 * rows + 1, (1,), generator=gen))
+        m_rows = int(torch.randint(1, (max_rows or 2 * rows) + 1, (1,), generator=gen))
         mode = modes[int(torch.randint(len(modes), (1,), generator=gen))]
         work.append((mode, kind.draw(gen, (m_rows, rows), "a", mode),
                      kind.draw(gen, (rows, cols), "b", mode)))
