@@ -35,12 +35,15 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   ``mode``, ``swap`` (this row and all later ones use the weights loaded since the
   previous swap). ``ready`` is low only for a ``swap`` before all ``R`` rows are loaded.
 * ``c`` (out): ``C[m, :]`` (``C`` lanes of ``acc_width`` bits) exactly
-  ``R + C + pipeline`` cycles after row ``m`` was accepted, in order. ``K < R``: pad ``A`` and ``B`` with zero
-  rows / lanes; ``K > R``: add the partial results of several passes.
+  ``R + C + pipeline`` cycles after row ``m`` was accepted, in order. ``K < R``: pad ``A``
+  and ``B`` with zero rows / lanes; ``K > R``: add the partial results of several passes.
 * Inside: ``a`` lane ``i`` waits ``i + 1`` cycles (its ``swap`` ``i``: a PE takes its new
-  weight one cycle before the swap row reaches it) and moves right; partial sums move down one
-  row per cycle; column ``j``'s result waits ``C - 1 - j`` cycles (de-skew).
-  ``acc_width`` holds ``R`` steps of the largest step value.
+  weight one cycle before the swap row reaches it) and moves right; partial sums move down
+  one row per cycle; column ``j``'s result waits ``C - 1 - j`` cycles (de-skew).
+  ``acc_width`` holds ``R`` steps of the largest step value. Every control signal of the
+  weight loading (``w.ready``, "all rows loaded", the one-hot pointer to the next shadow
+  row) is a register, so a shadow row's write enable is one LUT of ``w.valid`` and two
+  flip-flops (on a 16 x 16 INT4 array on ECP5 this path had limited Fmax to 147 MHz).
 
 Both take ``pipeline=1`` to register each PE's step value before the addition (one more
 cycle of latency, a shorter critical path). Throughput of both: ``R * C`` steps per cycle

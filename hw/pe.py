@@ -12,8 +12,10 @@ new number format plugs in by subclassing ``PEType``:
 * ``modes``: names of the runtime modes (a ``mode`` index travels with every step, so it may
   change between tiles, or even between steps); one mode means no mode input.
 * ``step(m, a, b, mode)``: combinational; the exact value one PE adds to its accumulator for
-  one step (zero whenever the A lane code is 0: the arrays feed code 0 on idle cycles) (for a mixed-precision or OVP PE, a sum of several products), as an Amaranth
-  value that is signed when ``acc_signed``.
+  one step (for a mixed-precision or OVP PE, a sum of several products), as an Amaranth
+  value that is signed when ``acc_signed``; zero whenever the A lane code is 0 (the arrays
+  feed code 0 on idle cycles). ``PEStep`` wraps the edge decoders and the step of a PE
+  type as a combinational unit (design ``array-pe``) for exhaustive checks and proofs.
 * ``step_bound``: the largest ``|step|`` over every input and mode; the array sizes its
   accumulators from it and the reduction length, so that no tile overflows.
 * ``elements(mode)``: reduction elements one step carries in that mode (1 for INT, 2 for

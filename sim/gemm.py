@@ -186,10 +186,10 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
     """Vectors for ``hw.array.WeightStationaryArray``; returns them and the MACs verified.
 
     Each batch is a weight tile ``B`` (``rows x cols``, loaded row by row on ``w``) and
-    1..``max_rows`` (default ``2 * rows``) activation rows on ``a``, the first with ``swap``; edge batches (every
-    fill, every mode) come first. Both streams offer data whenever they have some (10% idle
-    cycles), so loading the next batch's weights overlaps the current batch and the
-    arrays's ``ready`` rules decide the schedule; this model follows the documented rules
+    1..``max_rows`` (default ``2 * rows``) activation rows on ``a``, the first with
+    ``swap``; edge batches (every fill, every mode) come first. Both streams offer data
+    whenever they have some (10% idle cycles), so loading the next batch's weights overlaps
+    the current batch and the array's ``ready`` rules decide the schedule; this model follows the documented rules
     (``w`` takes a row while fewer than ``rows`` are loaded and no swap is in flight; a
     ``swap`` row waits for all ``rows``), and any difference changes the results.
     """
