@@ -93,7 +93,8 @@ def cmd_verify(args) -> int:
 def cmd_synth(args) -> int:
     design = build(args.design, args.params)
     target = get_target(args.target)
-    flags = SynthFlags(booth=args.booth, dsp=args.dsp, seed=args.seed, pnr=not args.no_pnr)
+    flags = SynthFlags(booth=args.booth, dsp=args.dsp, seed=args.seed, pnr=not args.no_pnr,
+                       router=args.router)
     check_flags(target, flags)
     print(f"synthesizing {design.label} for {target.name} ({flags.label()}) ...",
           file=sys.stderr)
@@ -203,6 +204,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--dsp", action="store_true", help="use hard DSP multipliers")
     p.add_argument("--no-pnr", action="store_true", help="area only, skip nextpnr")
     p.add_argument("--seed", type=_seed, default=1, help="nextpnr seed (1)")
+    p.add_argument("--router", choices=("router1", "router2"), default="router1",
+                   help="nextpnr router (router2: much faster on large arrays)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=cmd_synth)
 

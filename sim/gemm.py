@@ -101,6 +101,14 @@ def _pack_fields(fields) -> int:
     return word
 
 
+def _garbage(gen, bits: int) -> int:
+    """A random payload for a cycle without a transfer: the arrays must ignore it."""
+    word = 0
+    for shift in range(0, bits, 30):
+        word |= int(torch.randint(1 << 30, (1,), generator=gen)) << shift
+    return word & ((1 << bits) - 1)
+
+
 def _check_modes(kind, modes):
     modes = tuple(modes or kind.modes)
     for mode in modes:
@@ -121,7 +129,7 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
 
     Edge tiles first (``K = max_k``, every fill of ``kind`` in every mode), then ``tiles``
     seeded random tiles (``K`` 1..``max_k``, mode drawn from ``modes``), with 10% idle
-    cycles. A ``last`` that comes too soon after the previous tile's is either delayed with
+    cycles, whose payload is random (it must be ignored). A ``last`` that comes too soon after the previous tile's is either delayed with
     idle cycles or offered while ``ready`` is low (held until taken), half and half, so the
     back-pressure is exercised: a wrongly taken or dropped step changes the results.
     """
@@ -139,12 +147,13 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
                      kind.draw(gen, (k, cols), "b", mode)))
 
     valid, payload, emits, macs = [], [], [], 0
+    word_bits = rows * kind.a_width + cols * kind.b_width + mw + 1
     previous_last = -gap
     for mode, a, b in work:
         k = a.shape[1]
         for step in range(k):
             while torch.rand(1, generator=gen).item() < P_IDLE:
-                valid.append(0), payload.append(0)
+                valid.append(0), payload.append(_garbage(gen, word_bits))
             last = step == k - 1
             word = _pack_fields([(_pack_lanes(a[:, step].tolist(), kind.a_width),
                                   rows * kind.a_width),
@@ -154,7 +163,8 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
             if last:
                 hold = torch.rand(1, generator=gen).item() < 0.5
                 while len(valid) - previous_last < gap:  # not ready yet: wait or hold
-                    valid.append(int(hold)), payload.append(word if hold else 0)
+                    valid.append(int(hold))
+                    payload.append(word if hold else _garbage(gen, word_bits))
             valid.append(1), payload.append(word)
         previous_last = len(valid) - 1
         emits.append((previous_last, _result(kind, a, b, mode, acc_width)))
@@ -188,8 +198,8 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
     Each batch is a weight tile ``B`` (``rows x cols``, loaded row by row on ``w``) and
     1..``max_rows`` (default ``2 * rows``) activation rows on ``a``, the first with
     ``swap``; edge batches (every fill, every mode) come first. Both streams offer data
-    whenever they have some (10% idle cycles), so loading the next batch's weights overlaps
-    the current batch and the array's ``ready`` rules decide the schedule; this model follows the documented rules
+    whenever they have some (10% idle cycles, random payload), so loading the next batch's
+    weights overlaps the current batch and the array's ``ready`` rules decide the schedule; this model follows the documented rules
     (``w`` takes a row while fewer than ``rows`` are loaded and no swap is in flight; a
     ``swap`` row waits for all ``rows``), and any difference changes the results.
     """
@@ -217,12 +227,13 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
         mode, a, b = work[ab]
         swap = ar == 0
         w_valid.append(int(offer_w))
-        w_payload.append(_pack_lanes(work[wb][2][wr].tolist(), kind.b_width) if offer_w else 0)
+        w_payload.append(_pack_lanes(work[wb][2][wr].tolist(), kind.b_width) if offer_w
+                         else _garbage(gen, cols * kind.b_width))
         a_valid.append(int(offer_a))
         a_payload.append(_pack_fields([(_pack_lanes(a[ar].tolist(), kind.a_width),
                                         rows * kind.a_width),
                                        (kind.modes.index(mode), mw), (int(swap), 1)])
-                         if offer_a else 0)
+                         if offer_a else _garbage(gen, rows * kind.a_width + mw + 1))
         w_take = offer_w and loaded != rows and draining == 0
         a_take = offer_a and (not swap or loaded == rows)
         if a_take:

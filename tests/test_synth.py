@@ -47,6 +47,17 @@ def test_ecp5_place_and_route_reports_fmax():
         assert open(log).read(), log
 
 
+def test_router2_is_passed_to_nextpnr_and_keyed_in_the_cache():
+    d = build("int-mac", ["a=int4", "b=int4", "acc=12"])
+    r1 = synthesize(d.rtl, "ice40-up5k", SynthFlags())
+    r2 = synthesize(d.rtl, "ice40-up5k", SynthFlags(router="router2"))
+    assert r2["flags"]["router"] == "router2" and r1["flags"]["router"] == "router1"
+    assert r2["logs"]["nextpnr.log"] != r1["logs"]["nextpnr.log"]
+    assert "Running router2" in open(r2["logs"]["nextpnr.log"]).read()
+    assert "Running router2" not in open(r1["logs"]["nextpnr.log"]).read()
+    assert r2["fmax_mhz"] and r2["fmax_mhz"] > 5
+
+
 def test_ice40_place_and_route_fits_the_small_package():
     d = build("int-mac", ["a=int8", "b=int8", "acc=24"])
     r = synthesize(d.rtl, "ice40-up5k", SynthFlags(booth=True))
@@ -87,6 +98,7 @@ def test_tool_failure_names_tool_design_and_log_and_leaves_no_entry():
     dict(target="ice40-hx8k", flags=SynthFlags(dsp=True)),
     dict(target="virtex9", flags=SynthFlags()),
     dict(target="xc7", flags=SynthFlags(seed=-1)),
+    dict(target="ecp5-25k", flags=SynthFlags(router="router3")),
 ])
 def test_bad_synth_requests(bad, int8_mac):
     with pytest.raises(ValueError):
