@@ -212,6 +212,67 @@ def _make_ovp_decoder(p: dict):
     return from_component(unit, "ovp_decoder"), vectors, bits == 4
 
 
+def _make_ovp_encoder(p: dict):
+    """``ovp-encoder``: two signed ``width``-bit fixed-point values (``frac`` fractional
+    bits) in one port ``x`` (element 2k low) to one packed OVP pair, expected codes from
+    ``golden.ovp.encode``. Exhaustive up to 16 input bits; random mode mixes in every grid
+    point, tie and boundary value of the input range (``_encoder_extremes``)."""
+    from golden.ovp import encode, pack_bytes
+    from hw.ovp_encoder import OVPPairEncoder
+    from sim.vectors import biased_choice
+    hw_fmt, golden_fmt = _ovp_format(p["fmt"], p["e"], p["m"])
+    w, f, order = p["width"], p["frac"], p["order"]
+    unit = OVPPairEncoder(hw_fmt, w, f, order)
+    bits, mask, lo, hi = hw_fmt.bits, (1 << w) - 1, -(1 << (w - 1)), (1 << (w - 1)) - 1
+
+    def expected(x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+        codes = encode(torch.stack([x0, x1], -1).to(torch.float64) / (1 << f), golden_fmt)
+        if bits == 4:
+            return pack_bytes(codes, golden_fmt, order).to(torch.int64).reshape(-1)
+        first, second = codes[:, 0], codes[:, 1]
+        low, high = (first, second) if order == "low-first" else (second, first)
+        return low | high << 8
+
+    def extremes() -> torch.Tensor:
+        """Input values (signed, in ``[lo, hi]``) at and around every grid value and every
+        midpoint of the combined grid (exact ties where ``2^frac`` allows), the ends of the
+        range and the saturation boundary."""
+        grid = golden_fmt.grid().tolist()
+        points = {lo, lo + 1, -1, 0, 1, hi - 1, hi}
+        for g in grid:
+            points |= {(g << f) - 1, g << f, (g << f) + 1}
+        for a, b in zip(grid, grid[1:]):
+            tie2 = (a + b) << f  # 2X at the exact midpoint
+            points |= {tie2 // 2 - 1, tie2 // 2, tie2 // 2 + 1, tie2 // 2 + 2}
+        return torch.tensor(sorted(v for v in points if lo <= v <= hi), dtype=torch.int64)
+
+    def vectors(mode, count, seed):
+        if mode == "exhaustive":
+            if 2 * w > 16:
+                raise ValueError(f"exhaustive vectors need 2 * width <= 16 input bits, got "
+                                 f"{2 * w}")
+            x = torch.arange(1 << (2 * w))
+            x0, x1 = x & mask, x >> w
+            x0, x1 = x0 - ((x0 >> (w - 1)) << w), x1 - ((x1 >> (w - 1)) << w)
+        elif mode == "random":
+            if count < 1:
+                raise ValueError(f"random vectors need a positive count, got {count!r}")
+            gen = torch.Generator().manual_seed(seed)
+            ext, values = extremes(), torch.arange(lo, hi + 1)
+            x0 = biased_choice(values, ext, count, gen)
+            x1 = biased_choice(values, ext, count, gen)
+            k = min(count, len(ext))  # every extreme once in each slot, paired with another
+            x0[:k] = ext[:k]
+            x1[:k] = ext[torch.randperm(len(ext), generator=gen)][:k]
+            x = (x0 & mask) | (x1 & mask) << w
+        else:
+            raise ValueError(f"unknown vector mode {mode!r}")
+        return Vectors({"x": x.tolist()}, {"pair": expected(x0, x1).tolist()},
+                       {"pair": False}, 0, {"x": 0}, seed, mode)
+
+    return from_component(unit, "ovp_encoder"), vectors, 2 * w <= 16
+
+
 def _split_pair_ports(vectors: Vectors, packed: str, ports: tuple[str, str], bits: int):
     """Replace a packed stimulus ``code | neighbour << bits`` by two ports."""
     stim = dict(vectors.stimulus)
@@ -424,6 +485,17 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
         Param("order", "choice", "low-first", "which half of the pair is element 2k",
               NIBBLE_ORDERS),
     ), _make_ovp_decoder),
+    DesignSpec("ovp-encoder", "OliVe OVP pair encoder: two signed fixed-point values to one "
+               "packed OVP pair (hw.ovp_encoder.OVPPairEncoder), combinational", (
+        Param("fmt", "choice", "ovp4", "OVP format", OVP_FORMATS),
+        Param("e", "int", None, "ovp8 only: abfloat exponent bits (default 2)"),
+        Param("m", "int", None, "ovp8 only: abfloat mantissa bits (default 5)"),
+        Param("width", "int", 6, "bits of each signed input value, 2..16 (input x: "
+              "2 x width, element 2k low)"),
+        Param("frac", "int", 1, "fractional bits of the input: value = x / 2^frac LSB, 0..4"),
+        Param("order", "choice", "low-first", "which half of the output pair is element 2k",
+              NIBBLE_ORDERS),
+    ), _make_ovp_encoder),
     DesignSpec("ovp-pe", "OVP-coded weight x OVP or INT8 activation PE (hw.ovp.OVPPE), "
                "latency pipeline+1", (
         Param("w", "choice", "ovp4", "weight format", OVP_FORMATS),
