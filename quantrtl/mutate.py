@@ -107,7 +107,10 @@ def _list_mutations(top: str, count: int, seed: int, work: Path, design: str) ->
 
 
 def _write_mutants(top: str, mutations: list[str], work: Path, design: str) -> list[Path]:
-    steps = ["read_verilog orig.v", f"prep -top {top}", "flatten", "design -save orig"]
+    # the unmutated netlist, written the same way as the mutants: the equivalence miter
+    # then shares all logic outside a mutation's cone, which SAT does not have to explore
+    steps = ["read_verilog orig.v", f"prep -top {top}", "flatten", "design -save orig",
+             "opt_clean", "write_verilog -noattr orig_netlist.v"]
     paths = []
     for i, command in enumerate(mutations):
         path = work / f"mutant{i:04d}.v"
@@ -120,16 +123,51 @@ def _write_mutants(top: str, mutations: list[str], work: Path, design: str) -> l
     return paths
 
 
+def _stream_miter(ports) -> str | None:
+    """A miter module ``stream_miter`` over modules ``gold`` and ``gate`` that compares a
+    stream's ``X__payload`` only while ``X__valid`` is high (the payload of an idle stream
+    is don't care, as the benches treat it) and every other output always; None when the
+    unit has no stream outputs."""
+    outs = {p.name: p for p in ports if p.direction == "output"}
+    streams = [n[:-len("__payload")] for n in outs
+               if n.endswith("__payload") and n[:-len("__payload")] + "__valid" in outs]
+    if not streams:
+        return None
+    lines = ["module stream_miter(" + ", ".join(
+        [f"input wire [{p.width - 1}:0] {p.name}" for p in ports if p.direction == "input"] +
+        ["output wire trigger"]) + ");"]
+    for side in ("gold", "gate"):
+        lines += [f"  wire [{p.width - 1}:0] {side}_{p.name};" for p in outs.values()]
+        conns = [f".{p.name}({p.name})" for p in ports if p.direction == "input"]
+        conns += [f".{n}({side}_{n})" for n in outs]
+        lines.append(f"  {side} {side}_unit(" + ", ".join(conns) + ");")
+    terms = []
+    for n in outs:
+        stream = n[:-len("__payload")] if n.endswith("__payload") else None
+        diff = f"(gold_{n} != gate_{n})"
+        terms.append(f"(gold_{stream}__valid & {diff})" if stream in streams else diff)
+    lines += ["  assign trigger = " + " | ".join(terms) + ";", "endmodule", ""]
+    return "\n".join(lines)
+
+
 def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps: int,
                 design: str, timeout: float = EQUIV_TIMEOUT) -> bool | None:
     """True if no input sequence (from the zero state, within ``bmc_steps`` cycles for
-    sequential units) makes the mutant's outputs differ from the original's; None if SAT
-    did not decide within ``timeout`` seconds."""
+    sequential units) makes the mutant's outputs differ from the original's (a stream's
+    payload only while it is valid); None if SAT did not decide within ``timeout``
+    seconds."""
     seq = f"-seq {bmc_steps} -set-init-zero" if sequential else ""
-    script = (f"read_verilog orig.v; hierarchy -top {top}; flatten; rename {top} gold; "
-              f"read_verilog {mutant.name}; rename {top} gate; proc; "
-              f"miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter; "
-              f"hierarchy -top miter; opt -fast; "
+    gold = "orig_netlist.v" if (work / "orig_netlist.v").exists() else "orig.v"
+    miter = _stream_miter(RTL(top, (work / gold).read_text()).ports)
+    if miter is None:
+        compare = (f"miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter; "
+                   f"hierarchy -top miter")
+    else:
+        (work / "stream_miter.v").write_text(miter)
+        compare = ("read_verilog stream_miter.v; hierarchy -top stream_miter; flatten; "
+                   "rename stream_miter miter")
+    script = (f"read_verilog {gold}; hierarchy -top {top}; flatten; rename {top} gold; "
+              f"read_verilog {mutant.name}; rename {top} gate; proc; {compare}; opt -fast; "
               f"sat -verify {seq} -prove trigger 0 miter")
     log = work / f"{mutant.stem}.equiv.log"
     try:
