@@ -160,8 +160,8 @@ def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps:
     gold = "orig_netlist.v" if (work / "orig_netlist.v").exists() else "orig.v"
     miter = _stream_miter(RTL(top, (work / gold).read_text()).ports)
     if miter is None:
-        compare = (f"miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter; "
-                   f"hierarchy -top miter")
+        compare = ("miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter; "
+                   "hierarchy -top miter")
     else:
         (work / "stream_miter.v").write_text(miter)
         compare = ("read_verilog stream_miter.v; hierarchy -top stream_miter; flatten; "

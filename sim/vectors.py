@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from golden import arith
 from golden.arith import mac_trace
 from golden.integer import IntFormat
 
