@@ -157,7 +157,7 @@ def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps:
     payload only while it is valid); None if SAT did not decide within ``timeout``
     seconds."""
     seq = f"-seq {bmc_steps} -set-init-zero" if sequential else ""
-    gold = "orig_netlist.v" if (work / "orig_netlist.v").exists() else "orig.v"
+    gold = "orig_netlist.v"  # written by _write_mutants beside every mutant
     miter = _stream_miter(RTL(top, (work / gold).read_text()).ports)
     if miter is None:
         compare = ("miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter; "
