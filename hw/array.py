@@ -44,6 +44,11 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   weight loading (``w.ready``, "all rows loaded", the one-hot pointer to the next shadow
   row) is a register, so a shadow row's write enable is one LUT of ``w.valid`` and two
   flip-flops (on a 16 x 16 INT4 array on ECP5 this path had limited Fmax to 147 MHz).
+* Reset: ``rst`` clears only the control (weight-loading state, the ``swap`` and ``c.valid``
+  chains). The data registers (shadow and PE weights, operand and mode pipes, partial
+  sums, de-skew) start at 0 and ignore ``rst``, so that it does not fan out to every
+  flip-flop. After ``rst`` the rows in flight are dropped, loading starts again at row 0,
+  and the PEs keep their weights until the next ``swap``.
 
 Both take ``pipeline=1`` to register each PE's step value before the addition (one more
 cycle of latency, a shorter critical path). Throughput of both: ``R * C`` steps per cycle
@@ -124,12 +129,12 @@ class _Array(wiring.Component):
         a shorter critical path)."""
         return self._pipeline
 
-    def _step(self, m, a, b, mode, name):
+    def _step(self, m, a, b, mode, name, reset_less=False):
         """The PE's step value, registered when ``pipeline`` is 1."""
         value = self._pe.step(m, a, b, mode)
         if not self._pipeline:
             return value
-        reg = Signal(value.shape(), name=f"step_{name}")
+        reg = Signal(value.shape(), name=f"step_{name}", reset_less=reset_less)
         m.d.sync += reg.eq(value)
         return reg
 
@@ -296,8 +301,11 @@ class WeightStationaryArray(_Array):
         with m.Elif(w_take):
             m.d.sync += row_hot.eq(row_hot << 1)
         w_lanes = [pe.decode_b(m, lane) for lane in _lanes(self.w.payload.b, C, pe.b_width)]
-        shadow = [[Signal(pe.b_inner_width, name=f"shadow_{i}_{j}") for j in range(C)]
-                  for i in range(R)]
+        # Data registers (shadow and PE weights, operand and mode pipes, partial sums,
+        # de-skew) ignore rst: only the control above and the swap / valid chains below
+        # are reset, so that rst does not fan out to every flip-flop of the array.
+        shadow = [[Signal(pe.b_inner_width, name=f"shadow_{i}_{j}", reset_less=True)
+                   for j in range(C)] for i in range(R)]
         for i in range(R):
             with m.If(w_take & row_hot[i]):
                 m.d.sync += [shadow[i][j].eq(w_lanes[j]) for j in range(C)]
@@ -309,18 +317,22 @@ class WeightStationaryArray(_Array):
             # previous row is in it, and the swap row meets the new weight.
             (swap_i,) = delay(m, [swap], i, "skew", [f"swap{i}"])
             a, mode_i = delay(m, [lane, self._mode(self.a.payload)], i + 1, "skew",
-                              [f"a{i}", f"mode{i}"])
+                              [f"a{i}", f"mode{i}"], reset_less=True)
             a = pe.decode_a(m, a)
             for j in range(C):
-                weight = Signal(pe.b_inner_width, name=f"w_{i}_{j}")
+                weight = Signal(pe.b_inner_width, name=f"w_{i}_{j}", reset_less=True)
                 with m.If(swap_i):
                     m.d.sync += weight.eq(shadow[i][j])
-                out = Signal(self.acc_shape, name=f"psum_{i}_{j}")
-                m.d.sync += out.eq(psum[j] + self._step(m, a, weight, mode_i, f"{i}_{j}"))
+                out = Signal(self.acc_shape, name=f"psum_{i}_{j}", reset_less=True)
+                m.d.sync += out.eq(psum[j] + self._step(m, a, weight, mode_i, f"{i}_{j}",
+                                                        reset_less=True))
                 psum[j] = out
-                a, swap_i, mode_i = delay(m, [a, swap_i, mode_i], 1, "",
-                                          [f"{n}_{i}_{j + 1}" for n in names])
-        results = [delay(m, [psum[j]], C - 1 - j, "deskew", [f"c{j}"])[0] for j in range(C)]
+                after = [f"{n}_{i}_{j + 1}" for n in names]
+                a, mode_i = delay(m, [a, mode_i], 1, "", [after[0], after[2]],
+                                  reset_less=True)
+                (swap_i,) = delay(m, [swap_i], 1, "", [after[1]])
+        results = [delay(m, [psum[j]], C - 1 - j, "deskew", [f"c{j}"], reset_less=True)[0]
+                   for j in range(C)]
         (valid,) = delay(m, [a_take], self.latency, "", ["c_valid"])
         m.d.comb += [self.c.valid.eq(valid), self.c.payload.c.eq(Cat(*results))]
         return m

@@ -126,12 +126,15 @@ class IntMAC(wiring.Component):
         return m
 
 
-def delay(m: Module, signals: list, stages: int, tag: str, names=None) -> list:
+def delay(m: Module, signals: list, stages: int, tag: str, names=None, *,
+          reset_less: bool = False) -> list:
     """Register ``signals`` (any values) ``stages`` times (0 or fewer: unchanged); return
-    the outputs, named ``<name>_<tag><stage>`` (``names`` overrides the signals' names)."""
+    the outputs, named ``<name>_<tag><stage>`` (``names`` overrides the signals' names).
+    ``reset_less``: the registers ignore ``rst`` (they still start at 0)."""
     names = names or [getattr(s, "name", "d") for s in signals]
     for stage in range(max(stages, 0)):
-        delayed = [Signal(s.shape(), name=f"{n}_{tag}{stage}") for s, n in zip(signals, names)]
+        delayed = [Signal(s.shape(), name=f"{n}_{tag}{stage}", reset_less=reset_less)
+                   for s, n in zip(signals, names)]
         m.d.sync += [d.eq(s) for d, s in zip(delayed, signals)]
         signals = delayed
     return signals

@@ -8,6 +8,7 @@ import pytest
 
 from quantrtl.designs import build
 from sim.harness import VerificationError, run_vectors
+from sim.vectors import Vectors
 
 
 @pytest.mark.parametrize("params", [
@@ -80,3 +81,43 @@ def test_ignoring_back_pressure_is_caught(dataflow, ready):
 def test_bad_array_parameters(bad):
     with pytest.raises(ValueError):
         build("systolic-array", bad.split())
+
+
+def _pack(values, width):
+    return sum((v & ((1 << width) - 1)) << (width * n) for n, v in enumerate(values))
+
+
+def test_ws_reset_clears_control_and_keeps_weights():
+    """``rst`` in a weight-stationary array (the contract in ``hw.array``): the row in
+    flight is dropped, loading restarts at shadow row 0 (a half-loaded tile is forgotten),
+    and the PEs keep their weights, reset-less, until the next swap."""
+    d = build("systolic-array", "dataflow=ws rows=2 cols=2 a=int4 b=int4".split())
+    acc = next(p.width for p in d.rtl.ports if p.name == "c__payload") // 2
+    B, J, B2 = [[1, 2], [3, -4]], [[7, 7], [7, 7]], [[-8, 5], [0, 6]]
+    x1, x2, x_lost, x3, x4 = [1, 1], [-3, 2], [5, 5], [2, -1], [7, -8]
+    n = 16
+    s = {k: [0] * n for k in ("w__valid", "w__payload", "a__valid", "a__payload", "rst")}
+    exp = {"c__valid": [0] * n, "c__payload": [None] * n}
+
+    def weight(t, row):
+        s["w__valid"][t], s["w__payload"][t] = 1, _pack(row, 4)
+
+    def act(t, x, swap, w=None):  # a row accepted at t comes out at t + R + C - 1
+        s["a__valid"][t], s["a__payload"][t] = 1, _pack(x, 4) | (swap << 8)
+        if w is not None:
+            exp["c__valid"][t + 3] = 1
+            exp["c__payload"][t + 3] = _pack([sum(x[k] * w[k][j] for k in range(2))
+                                              for j in range(2)], acc)
+
+    weight(0, B[0]), weight(1, B[1])
+    act(2, x1, 1, B), act(3, x2, 0, B)
+    weight(6, J[0])                  # half a tile loaded when rst comes
+    act(7, x_lost, 0)                # in flight at the reset: no result
+    s["rst"][8] = 1
+    act(9, x3, 0, B)                 # no swap since the reset: the old weights
+    weight(9, B2[0]), weight(10, B2[1])
+    act(11, x4, 1, B2)
+    vectors = Vectors(stimulus=s, expected=exp,
+                      signed_outputs={"c__valid": False, "c__payload": False}, latency=1,
+                      idle={k: 0 for k in s}, seed=0, mode="hand")
+    assert run_vectors(d.rtl, vectors).failed == 0
