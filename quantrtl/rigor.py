@@ -355,8 +355,11 @@ def _combinational_reference(design: Design) -> _Reference:
             return None
         code = row["in"][inp][0]
         text = f"{inp}=0x{code:0{(widths[inp] + 3) // 4}x}"
-        if order is not None:  # an OVP pair: name its two element codes
-            low, high = code & ((1 << half) - 1), code >> half
+        low, high = code & ((1 << half) - 1), code >> half
+        if design.name == "ovp-encoder":  # two signed inputs, element 2k low, any order
+            text += (f" (element 2k={_signed(low, half)}, element 2k+1={_signed(high, half)}"
+                     f", in units of 2^-{design.params['frac']})")
+        elif order is not None:  # an OVP pair: name its two element codes
             first, second = (low, high) if order == "low-first" else (high, low)
             digits = (half + 3) // 4
             text += f" (element 2k=0x{first:0{digits}x}, element 2k+1=0x{second:0{digits}x})"

@@ -251,8 +251,10 @@ def _mutant(params, old, new):
     ("assign second = e0_is_out ? 4'h8 : e1_code;",  # the second of two outliers kept too
      "assign second = e1_code;"),
 ], ids=["threshold", "ties", "victim"])
-def test_broken_rtl_gives_a_golden_counterexample(old, new):
-    result = prove("ovp-encoder", [], rtl=_mutant([], old, new))
+@pytest.mark.parametrize("order", ["low-first", "high-first"])
+def test_broken_rtl_gives_a_golden_counterexample(old, new, order):
+    params = [f"order={order}"]
+    result = prove("ovp-encoder", params, rtl=_mutant(params, old, new))
     assert not result.proved
     cex = result.counterexample
     match = re.search(r"x=0x([0-9a-f]+) .*pair: golden (\d+), unit (\d+)", cex)
@@ -260,8 +262,10 @@ def test_broken_rtl_gives_a_golden_counterexample(old, new):
     x, gold, unit = int(match.group(1), 16), int(match.group(2)), int(match.group(3))
     assert gold != unit
     x0, x1 = ((x & 63) ^ 32) - 32, ((x >> 6) ^ 32) - 32  # width 6, frac 1
+    assert f"element 2k={x0}, element 2k+1={x1}," in cex  # the inputs in any nibble order
     codes = encode(torch.tensor([[x0 / 2, x1 / 2]], dtype=torch.float64), OVPFormat.int4())
-    assert gold == int(codes[0, 0]) | int(codes[0, 1]) << 4
+    first, second = int(codes[0, 0]), int(codes[0, 1])
+    assert gold == (first | second << 4 if order == "low-first" else second | first << 4)
 
 
 @pytest.mark.skipif(not simulator_available("verilator"), reason="Verilator not installed")
