@@ -35,10 +35,11 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   ``mode``, ``swap`` (this row and all later ones use the weights loaded since the
   previous swap). ``ready`` is low only for a ``swap`` before all ``R`` rows are loaded.
 * ``c`` (out): ``C[m, :]`` (``C`` lanes of ``acc_width`` bits) exactly
-  ``R + C + pipeline`` cycles after row ``m`` was accepted, in order. ``K < R``: pad ``A``
+  ``R + C + 1 + pipeline`` cycles after row ``m`` was accepted, in order. ``K < R``: pad ``A``
   and ``B`` with zero rows / lanes; ``K > R``: add the partial results of several passes.
-* Inside: ``a`` lane ``i`` waits ``i + 1`` cycles (its ``swap`` ``i``: a PE takes its new
-  weight one cycle before the swap row reaches it) and moves right; partial sums move down
+* Inside: ``a`` lane ``i`` waits ``i + 2`` cycles (its ``swap`` ``i + 1``: a PE takes its
+  new weight one cycle before the swap row reaches it; no input drives logic beyond one
+  register) and moves right; partial sums move down
   one row per cycle; column ``j``'s result waits ``C - 1 - j`` cycles (de-skew).
   ``acc_width`` holds ``R`` steps of the largest step value. Every control signal of the
   weight loading (``w.ready``, "all rows loaded", the one-hot pointer to the next shadow
@@ -261,7 +262,7 @@ class WeightStationaryArray(_Array):
     @property
     def latency(self) -> int:
         """Cycles from an ``a`` transfer to its row on ``c``."""
-        return self._rows + self._cols + self._pipeline
+        return self._rows + self._cols + 1 + self._pipeline
 
     def elaborate(self, platform):
         m = Module()
@@ -314,9 +315,11 @@ class WeightStationaryArray(_Array):
         psum = [Const(0, self.acc_shape)] * C  # partial sums entering row i, per column
         for i, lane in enumerate(_lanes(self.a.payload.a, R, pe.a_width)):
             # The swap runs one cycle ahead of its row: a PE loads the new weight while the
-            # previous row is in it, and the swap row meets the new weight.
-            (swap_i,) = delay(m, [swap], i, "skew", [f"swap{i}"])
-            a, mode_i = delay(m, [lane, self._mode(self.a.payload)], i + 1, "skew",
+            # previous row is in it, and the swap row meets the new weight. Both are
+            # registered once more at the input, so that no input port drives the weight
+            # enables of row 0 (128 flip-flops of a 16 x 16 INT8 array) directly.
+            (swap_i,) = delay(m, [swap], i + 1, "skew", [f"swap{i}"])
+            a, mode_i = delay(m, [lane, self._mode(self.a.payload)], i + 2, "skew",
                               [f"a{i}", f"mode{i}"], reset_less=True)
             a = pe.decode_a(m, a)
             for j in range(C):

@@ -205,7 +205,7 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
     """
     modes = _check_modes(kind, modes)
     gen = torch.Generator().manual_seed(seed)
-    mw, latency = mode_width(kind), rows + cols + pipeline
+    mw, latency = mode_width(kind), rows + cols + 1 + pipeline  # hw.array's documented latency
     work = []
     for mode in modes:
         for fa, fb in kind.fills(mode):

@@ -102,11 +102,11 @@ def test_ws_reset_clears_control_and_keeps_weights():
     def weight(t, row):
         s["w__valid"][t], s["w__payload"][t] = 1, _pack(row, 4)
 
-    def act(t, x, swap, w=None):  # a row accepted at t comes out at t + R + C - 1
+    def act(t, x, swap, w=None):  # a row accepted at t comes out at t + R + C + 1 - 1
         s["a__valid"][t], s["a__payload"][t] = 1, _pack(x, 4) | (swap << 8)
         if w is not None:
-            exp["c__valid"][t + 3] = 1
-            exp["c__payload"][t + 3] = _pack([sum(x[k] * w[k][j] for k in range(2))
+            exp["c__valid"][t + 4] = 1
+            exp["c__payload"][t + 4] = _pack([sum(x[k] * w[k][j] for k in range(2))
                                               for j in range(2)], acc)
 
     weight(0, B[0]), weight(1, B[1])
