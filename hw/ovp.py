@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -119,27 +119,37 @@ class OVPElementDecoder(wiring.Component):
         })
 
     def elaborate(self, platform):
+        # Plain Mux expressions, no If/Switch: Verilog continuous assignments, which Icarus
+        # evaluates at time 0 (an always @* block only runs once an input changes).
         m = Module()
         fmt, code = self._fmt, self.code
         sign = code[fmt.bits - 1]
-        with m.If(code == fmt.identifier):
-            pass  # victim (also both-identifier pairs): <0, 0>
-        with m.Elif(self.neighbour == fmt.identifier):  # abfloat outlier
-            mant = code[:fmt.man_bits]
-            exp = code[fmt.man_bits:fmt.man_bits + fmt.exp_bits]
-            magnitude = Signal(fmt.man_bits + 1)
-            m.d.comb += [magnitude.eq((1 << fmt.man_bits) | mant), self.exp.eq(exp + fmt.bias),
-                         self.sig.eq(Mux(sign, -magnitude, magnitude))]
-        with m.Else():
-            if fmt.normal == "int":
-                m.d.comb += self.sig.eq(code.as_signed())
-            else:  # flint4 normal, sign-magnitude
-                odd = Signal(2)
-                with m.Switch(code[:3]):
-                    for field, (exp, value) in FLINT4_EXP_INT.items():
-                        with m.Case(field):
-                            m.d.comb += [self.exp.eq(exp), odd.eq(value)]
-                m.d.comb += self.sig.eq(Mux(sign, -odd, odd))
+        victim = Signal()     # also both-identifier pairs: <0, 0>
+        outlier = Signal()    # the neighbour is the identifier: abfloat
+        m.d.comb += [victim.eq(code == fmt.identifier),
+                     outlier.eq(~victim & (self.neighbour == fmt.identifier))]
+        mant = code[:fmt.man_bits]
+        magnitude = Signal(fmt.man_bits + 1)
+        m.d.comb += magnitude.eq((1 << fmt.man_bits) | mant)
+        out_exp = code[fmt.man_bits:fmt.man_bits + fmt.exp_bits] + fmt.bias
+        out_sig = Mux(sign, -magnitude, magnitude)
+        if fmt.normal == "int":
+            norm_exp, norm_sig = 0, code.as_signed()
+        else:  # flint4 normal, sign-magnitude: the field's (exp, odd) from the table
+            field = code[:3]
+            norm_exp, odd = Signal(3), Signal(2)
+            exp_of, odd_of = Const(0, 3), Const(0, 2)  # field 0: <0, 0>
+            for f, (exp, value) in FLINT4_EXP_INT.items():
+                if not f:
+                    continue
+                exp_of = Mux(field == f, exp, exp_of)
+                odd_of = Mux(field == f, value, odd_of)
+            m.d.comb += [norm_exp.eq(exp_of), odd.eq(odd_of)]
+            norm_sig = Mux(sign, -odd, odd)
+        m.d.comb += [
+            self.exp.eq(Mux(victim, 0, Mux(outlier, out_exp, norm_exp))),
+            self.sig.eq(Mux(victim, 0, Mux(outlier, out_sig, norm_sig))),
+        ]
         return m
 
 
