@@ -13,7 +13,7 @@ from golden.ovp import OVPFormat
 from hw.array import OutputStationaryArray
 from hw.pe_formats import DINT_DECODES, DIntArrayPE, OVPArrayPE
 from hw.rtl import from_component
-from quantrtl.designs import ARRAY_PES, build
+from quantrtl.designs import _array_pe, build
 from sim.gemm import os_stream_vectors
 from sim.gemm_formats import DIntOperands, OVPOperands
 from sim.harness import VerificationError, run_vectors
@@ -32,8 +32,7 @@ def _check(params: str, tiles=40, seed=7):
 
 def _factory(params: str):
     """``(PEType, operand kind)`` of ``pe=<name> a=.. b=..``, as the design builds them."""
-    items = dict(kv.split("=") for kv in params.split())
-    return ARRAY_PES[items.pop("pe")]({"a": None, "b": None} | items)
+    return _array_pe({"a": None, "b": None} | dict(kv.split("=") for kv in params.split()))
 
 
 @pytest.mark.parametrize("params", [
