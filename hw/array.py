@@ -43,8 +43,11 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   one row per cycle; column ``j``'s result waits ``C - 1 - j`` cycles (de-skew).
   ``acc_width`` holds ``R`` steps of the largest step value. Every control signal of the
   weight loading (``w.ready``, "all rows loaded", the one-hot pointer to the next shadow
-  row) is a register, so a shadow row's write enable is one LUT of ``w.valid`` and two
-  flip-flops (on a 16 x 16 INT4 array on ECP5 this path had limited Fmax to 147 MHz).
+  row) is a register, and an accepted weight row is registered (decoded) with its one-hot
+  row before it is written into the shadow registers one cycle later, so a shadow row's
+  write enable is a flip-flop (on a 16 x 16 INT4 array on ECP5 a decoded row counter had
+  limited Fmax to 147 MHz; on a 16 x 16 INT8 array on ECP5-85 ``w.valid``'s own path to
+  1,024 enables limited it to 90 MHz).
 * Reset: ``rst`` clears only the control (weight-loading state, the ``swap`` and ``c.valid``
   chains). The data registers (shadow and PE weights, operand and mode pipes, partial
   sums, de-skew) start at 0 and ignore ``rst``, so that it does not fan out to every
@@ -269,8 +272,7 @@ class WeightStationaryArray(_Array):
         R, C, pe = self._rows, self._cols, self._pe
 
         # Weight loading into shadow registers. Every control output is a register (its
-        # next value computed here), so the write enable of shadow row i is one LUT of
-        # w.valid, w.ready and the one-hot row pointer `row_hot` (bit i: row i is next).
+        # next value computed here); `row_hot` is the one-hot pointer to the next row.
         row_hot = Signal(R, init=1)
         full = Signal()                       # all R rows loaded since the last swap
         draining = Signal(range(R + C + 1))   # cycles until a swap has reached every PE
@@ -307,9 +309,16 @@ class WeightStationaryArray(_Array):
         # are reset, so that rst does not fan out to every flip-flop of the array.
         shadow = [[Signal(pe.b_inner_width, name=f"shadow_{i}_{j}", reset_less=True)
                    for j in range(C)] for i in range(R)]
+        # The accepted row, decoded, and its one-hot row wait one cycle in registers: the
+        # write enable of shadow row i is then the flip-flop write[i]. A swap comes at the
+        # earliest the cycle after the last row is accepted and reaches row i i + 1 cycles
+        # later, after the row is written.
+        w_row = delay(m, w_lanes, 1, "", [f"w_row{j}" for j in range(C)], reset_less=True)
+        write = Signal(R)
+        m.d.sync += write.eq(Mux(w_take, row_hot, 0))
         for i in range(R):
-            with m.If(w_take & row_hot[i]):
-                m.d.sync += [shadow[i][j].eq(w_lanes[j]) for j in range(C)]
+            with m.If(write[i]):
+                m.d.sync += [shadow[i][j].eq(w_row[j]) for j in range(C)]
 
         names = ["a", "swap", "mode"]
         psum = [Const(0, self.acc_shape)] * C  # partial sums entering row i, per column
