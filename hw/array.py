@@ -327,7 +327,9 @@ class WeightStationaryArray(_Array):
             # previous row is in it, and the swap row meets the new weight. Both are
             # registered once more at the input, so that no input port drives the weight
             # enables of row 0 (128 flip-flops of a 16 x 16 INT8 array) directly.
-            (swap_i,) = delay(m, [swap], i + 1, "skew", [f"swap{i}"])
+            # Every PE's swap register is its own (keep): the chains of all rows are equal
+            # delay lines, and merged, one flip-flop would drive a whole anti-diagonal.
+            (swap_i,) = delay(m, [swap], i + 1, "skew", [f"swap{i}"], keep=True)
             a, mode_i = delay(m, [lane, self._mode(self.a.payload)], i + 2, "skew",
                               [f"a{i}", f"mode{i}"], reset_less=True)
             a = pe.decode_a(m, a)
@@ -342,7 +344,7 @@ class WeightStationaryArray(_Array):
                 after = [f"{n}_{i}_{j + 1}" for n in names]
                 a, mode_i = delay(m, [a, mode_i], 1, "", [after[0], after[2]],
                                   reset_less=True)
-                (swap_i,) = delay(m, [swap_i], 1, "", [after[1]])
+                (swap_i,) = delay(m, [swap_i], 1, "", [after[1]], keep=True)
         results = [delay(m, [psum[j]], C - 1 - j, "deskew", [f"c{j}"], reset_less=True)[0]
                    for j in range(C)]
         (valid,) = delay(m, [a_take], self.latency, "", ["c_valid"])

@@ -127,13 +127,17 @@ class IntMAC(wiring.Component):
 
 
 def delay(m: Module, signals: list, stages: int, tag: str, names=None, *,
-          reset_less: bool = False) -> list:
+          reset_less: bool = False, keep: bool = False) -> list:
     """Register ``signals`` (any values) ``stages`` times (0 or fewer: unchanged); return
     the outputs, named ``<name>_<tag><stage>`` (``names`` overrides the signals' names).
-    ``reset_less``: the registers ignore ``rst`` (they still start at 0)."""
+    ``reset_less``: the registers ignore ``rst`` (they still start at 0). ``keep``: the
+    registers carry the ``keep`` attribute (the QoR flow then never merges them with an
+    equal register elsewhere)."""
     names = names or [getattr(s, "name", "d") for s in signals]
+    attrs = {"keep": 1} if keep else {}
     for stage in range(max(stages, 0)):
-        delayed = [Signal(s.shape(), name=f"{n}_{tag}{stage}", reset_less=reset_less)
+        delayed = [Signal(s.shape(), name=f"{n}_{tag}{stage}", reset_less=reset_less,
+                          attrs=attrs)
                    for s, n in zip(signals, names)]
         m.d.sync += [d.eq(s) for d, s in zip(delayed, signals)]
         signals = delayed

@@ -84,9 +84,13 @@ def _run(tool: str, args: list[str], log: Path, what: str, keep_dir: Path):
 
 def _synth_script(target: Target, flags: SynthFlags, sources: list[str], top: str,
                   json_out: str | None, stat_out: str | None) -> str:
-    steps = [f"read_verilog -defer {' '.join(sources)}", f"hierarchy -top {top}"]
+    # A register whose signal carries the ``keep`` attribute keeps its own flip-flop: its
+    # driving cell gets ``keep`` too, so that opt_merge does not fold equal delay lines
+    # into one flip-flop whose fan-out spans the array (hw.array's swap chains).
+    steps = [f"read_verilog -defer {' '.join(sources)}", f"hierarchy -top {top}", "proc",
+             "setattr -set keep 1 a:keep %ci1"]
     if flags.booth:  # map the multipliers with Booth encoding before the vendor script
-        steps += ["proc", "flatten", "opt_expr", "opt_clean", "wreduce", "booth"]
+        steps += ["flatten", "opt_expr", "opt_clean", "wreduce", "booth"]
     option = target.dsp_flag if flags.dsp else target.nodsp_flag
     steps.append(f"{target.synth} -top {top} {option}".strip())
     if json_out:

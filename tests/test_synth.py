@@ -134,3 +134,12 @@ def test_wrapper_keeps_the_units_delay_lines(tmp_path):
     bits_out = sum(p.width for p in rtl.ports if p.direction == "output")
     wrapped = _ffs(rtl.text + "\n" + wrapper_verilog(rtl), "qor_wrapper", tmp_path)
     assert wrapped == unit + bits_in + bits_out
+
+
+def test_flow_keeps_each_swap_register(tmp_path):
+    """The WS array's swap chains are equal delay lines; plain Yosys merges them (one
+    flip-flop per anti-diagonal), the QoR flow keeps each PE's own (``keep``)."""
+    rtl = build("systolic-array", "dataflow=ws rows=2 cols=2 a=int2 b=int2".split()).rtl
+    merged = _ffs(rtl.text, rtl.top, tmp_path)
+    kept = synthesize(rtl, "ecp5-25k", SynthFlags(pnr=False))["ffs"]
+    assert kept > merged
