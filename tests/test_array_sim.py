@@ -8,6 +8,7 @@ import pytest
 
 from quantrtl.designs import build
 from sim.harness import VerificationError, run_vectors
+from sim.gemm import _pack_lanes as _pack
 from sim.vectors import Vectors
 
 
@@ -81,10 +82,6 @@ def test_ignoring_back_pressure_is_caught(dataflow, ready):
 def test_bad_array_parameters(bad):
     with pytest.raises(ValueError):
         build("systolic-array", bad.split())
-
-
-def _pack(values, width):
-    return sum((v & ((1 << width) - 1)) << (width * n) for n, v in enumerate(values))
 
 
 def test_ws_reset_clears_control_and_keeps_weights():
