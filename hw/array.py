@@ -45,9 +45,10 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   weight loading (``w.ready``, "all rows loaded", the one-hot pointer to the next shadow
   row) is a register, and an accepted weight row is registered (decoded) with its one-hot
   row before it is written into the shadow registers one cycle later, so a shadow row's
-  write enable is a flip-flop (on a 16 x 16 INT4 array on ECP5 a decoded row counter had
-  limited Fmax to 147 MHz; on a 16 x 16 INT8 array on ECP5-85 ``w.valid``'s own path to
-  1,024 enables limited it to 90 MHz).
+  write enable is a flip-flop, one per ``write_group`` columns (on a 16 x 16 INT4 array on
+  ECP5 a decoded row counter had limited Fmax to 147 MHz; on a 16 x 16 INT8 array on
+  ECP5-85 ``w.valid``'s own path to 1,024 enables limited it to 90 MHz, one enable register
+  per row of 128 flip-flops to 96 MHz).
 * Reset: ``rst`` clears only the control (weight-loading state, the ``swap`` and ``c.valid``
   chains). The data registers (shadow and PE weights, operand and mode pipes, partial
   sums, de-skew) start at 0 and ignore ``rst``, so that it does not fan out to every
@@ -72,6 +73,9 @@ __all__ = ["OutputStationaryArray", "WeightStationaryArray", "DATAFLOWS", "MAX_D
 
 MAX_DIM = 64
 MAX_ACC_WIDTH = 62
+# Shadow flip-flops per write-enable register of the weight-stationary array (a 16 x 16
+# INT8 array on ECP5-85 with one enable per row of 128: 96 MHz, 10 ns of routing).
+WRITE_FANOUT = 32
 DATAFLOWS = ("os", "ws")
 
 
@@ -267,6 +271,11 @@ class WeightStationaryArray(_Array):
         """Cycles from an ``a`` transfer to its row on ``c``."""
         return self._rows + self._cols + 1 + self._pipeline
 
+    @property
+    def write_group(self) -> int:
+        """Columns of a shadow row that share one write-enable register."""
+        return max(1, WRITE_FANOUT // self._pe.b_inner_width)
+
     def elaborate(self, platform):
         m = Module()
         R, C, pe = self._rows, self._cols, self._pe
@@ -313,12 +322,17 @@ class WeightStationaryArray(_Array):
         # write enable of shadow row i is then the flip-flop write[i]. A swap comes at the
         # earliest the cycle after the last row is accepted and reaches row i i + 1 cycles
         # later, after the row is written.
+        # Each row's write enable is replicated per group of columns (its own register,
+        # keep), so that one flip-flop drives at most WRITE_FANOUT shadow flip-flops.
         w_row = delay(m, w_lanes, 1, "", [f"w_row{j}" for j in range(C)], reset_less=True)
-        write = Signal(R)
-        m.d.sync += write.eq(Mux(w_take, row_hot, 0))
+        group = self.write_group
         for i in range(R):
-            with m.If(write[i]):
-                m.d.sync += [shadow[i][j].eq(w_row[j]) for j in range(C)]
+            for g in range(0, C, group):
+                write = Signal(name=f"write_{i}_{g // group}", attrs={"keep": 1})
+                m.d.sync += write.eq(w_take & row_hot[i])
+                with m.If(write):
+                    m.d.sync += [shadow[i][j].eq(w_row[j])
+                                 for j in range(g, min(g + group, C))]
 
         names = ["a", "swap", "mode"]
         psum = [Const(0, self.acc_shape)] * C  # partial sums entering row i, per column
