@@ -19,7 +19,7 @@ from sim.vectors import Vectors
     "rows=1 cols=1 a=int2 b=uint2 max_k=3",
     "rows=4 cols=2 a=int4 b=int4 max_k=4 acc=12",  # wider than the default
     "dataflow=ws rows=2 cols=3 a=int4 b=int4",
-    "dataflow=ws rows=4 cols=4 a=int8 b=int8",
+    "dataflow=ws rows=4 cols=6 a=int8 b=int8",  # two write-enable groups per row: 4 + 2
     "dataflow=ws rows=3 cols=1 a=uint4 b=int8",
     "dataflow=ws rows=1 cols=4 a=uint2 b=uint3",
     "rows=3 cols=2 a=int4 b=uint4 max_k=4 pipeline=1",
@@ -82,6 +82,15 @@ def test_ignoring_back_pressure_is_caught(dataflow, ready):
 def test_bad_array_parameters(bad):
     with pytest.raises(ValueError):
         build("systolic-array", bad.split())
+
+
+def test_ws_write_enables_are_replicated_per_column_group():
+    """One keep register per 32 shadow flip-flops: a row of six INT8 columns has two."""
+    d = build("systolic-array", "dataflow=ws rows=2 cols=6 a=int8 b=int8".split())
+    names = set(re.findall(r"reg (write_\d+_\d+) ", d.rtl.text))
+    assert names == {"write_0_0", "write_0_1", "write_1_0", "write_1_1"}
+    for name in names:
+        assert re.search(rf"\(\* keep = 32'd1 \*\)\s*reg {name} ", d.rtl.text), name
 
 
 def test_ws_reset_clears_control_and_keeps_weights():
