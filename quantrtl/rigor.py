@@ -56,7 +56,12 @@ mixed-precision lanes' fields (``golden.mixed.FIELDS``) multiplied with ``*`` (a
 field written as ``16 * signed high nibble + unsigned low nibble``, an identity that keeps
 SAT to 4-bit products), a dINT weight's fixed-point value and an OVP pair's ``<exp, int>``
 as case tables of golden, shifted with ``<<<``; mode indices that name no mode are
-excluded by an ``assume``. Script: ``sat -prove trigger 0 -set-assumes``.
+excluded by an ``assume``. Script: ``sat -prove trigger 0 -set-assumes``. OVP cells are
+proved compositionally in one Yosys run (``_ovp_step_reference``): each edge decoder
+instance against golden's table of every pair code, then the cell with the decoders cut
+out (``expose -evert``) against ``*``/``<<<`` of any decoded lanes in golden's ranges; an
+uncut OVP8 x INT8 cell (65,536 weight pair codes feeding two 8-bit multipliers) does not
+prove in 10 minutes, cut it takes seconds. The cut needs the unflattened RTL.
 
 A verdict is kept beside its log (``verdict.json`` in the proof's cache folder, keyed by
 the RTL, the reference and the script), so proving the same thing again returns at once
@@ -190,13 +195,11 @@ def lint_all(sets=LINT_SET) -> list[LintResult]:
 
 FULL_TABLE_LIMIT = 4096      # input codes up to which a table is one flat case statement
 FACTORED_TABLE_LIMIT = 8192  # case items per output beyond which we refuse to tabulate
-STEP_SPLIT_MAX_BITS = 8      # array-pe ovp x int8: weight pairs up to this wide are case-split
 
 # Configurations that prove in a few seconds each: a quick regression set. (OVP8 PEs prove
 # too but take minutes: the SAT solver has to relate two differently built 8-bit decoders
-# feeding an 8x8 multiplier; so does the mixed-precision cell, array-pe pe=mixed, ~7 min,
-# and the OVP x INT8 cell, array-pe pe=ovp a=int8 b=ovp4, ~6 min as 256 case-split SAT
-# calls. With b=ovp8 that cell has 65,536 weight pair codes: no proof of it ends.)
+# feeding an 8x8 multiplier; so does the mixed-precision cell, array-pe pe=mixed, ~7 min.
+# The OVP array cells are proved compositionally, cut at their decoders: seconds.)
 PROVE_SET: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ovp-decoder", ("fmt=ovp4",)),
     ("ovp-decoder", ("fmt=ovp4-flint",)),
@@ -220,6 +223,7 @@ PROVE_SET: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("array-pe", ("pe=int", "a=uint3", "b=int8")),
     ("array-pe", ("pe=dint",)),
     ("array-pe", ("pe=ovp",)),
+    ("array-pe", ("pe=ovp", "a=int8", "b=ovp8")),
 )
 
 
@@ -615,33 +619,7 @@ def _step_reference(design: Design) -> _Reference:
         terms[modes[0]] = f"b_value * {int_operand('a', 0, kind.fx.bits)}"
         what = f"golden.dint fixed-point values of {kind.fw.name}"
     elif kind.name == "ovp":
-        from golden.ovp import decode_exp_int
-        lanes = {}
-        for side, fmt in (("a", kind.a), ("b", kind.b)):
-            if fmt is None:  # a plain pair of int8 values, element 2k in the low byte
-                lanes[side] = [("0", nibbles("a", 0, 8)), ("0", nibbles("a", 8, 8))]
-                continue
-            bits = fmt.bits
-            sel = torch.arange(1 << (2 * bits))
-            first, second = sel & ((1 << bits) - 1), sel >> bits  # low-first
-            exp, integer = decode_exp_int(torch.stack([first, second], -1), fmt)
-            outs = []
-            for k in (0, 1):
-                e, i = exp[:, k].tolist(), integer[:, k].tolist()
-                outs += [(f"{side}_exp{k}_raw", max(1, max(e).bit_length()), e),
-                         (f"{side}_int{k}_raw", max(abs(v) for v in i).bit_length() + 1, i)]
-            lines.append(_table(side, 2 * bits, outs, True, side))
-            pair = []
-            for k in (0, 1):
-                iw = outs[2 * k + 1][1]
-                lines += [f"  wire signed [{iw - 1}:0] {side}_int{k} = {side}_int{k}_raw;",
-                          f"  wire [7:0] {side}_exp{k} = {side}_exp{k}_raw;"]
-                pair.append((f"{side}_exp{k}", [(f"{side}_int{k}", 0)]))
-            lanes[side] = pair
-        terms[modes[0]] = " + ".join(
-            product(lanes["a"][k][1], lanes["b"][k][1],
-                    f" + {lanes['a'][k][0]} + {lanes['b'][k][0]}") for k in (0, 1))
-        what = "golden.ovp.decode_exp_int <exp, int> tables of both pairs"
+        return _ovp_step_reference(design, kind, widths)
     else:
         raise ValueError(f"prove has no step reference for PE type {kind.name!r}")
     for n, mode in enumerate(modes):
@@ -659,19 +637,9 @@ def _step_reference(design: Design) -> _Reference:
               f"{' and mode' if len(modes) > 1 else ''}, against a behavioural "
               f"`*`/`<<<` reference from {what}")
     sat = "sat -prove trigger 0 -set-assumes -show-inputs -show-outputs"
-    split = kind.name == "ovp" and kind.a is None and widths["b"] <= STEP_SPLIT_MAX_BITS
-    if split:
-        # One SAT call proving a sum of two int8 x <exp, int> products with variable
-        # shifts did not end in 10 minutes; with the weight pair fixed each call is a sum
-        # of constant multiples (256 calls: 342 s in all). All 2^bits cases: a full proof.
-        cases = 1 << widths["b"]
-        proofs = "; ".join(f"{sat} -set in_b {widths['b']}'d{c} miter" for c in range(cases))
-        method += f", case-split over the {cases} weight pair codes"
-    else:
-        cases, proofs = 1, f"{sat} miter"
     script = (f"proc -norom; chformal -lower; pmuxtree {top}; opt_clean; "
               f"miter -equiv -flatten -make_outputs {top} {rtl.top} miter; "
-              f"hierarchy -top miter; opt -fast; {proofs}")
+              f"hierarchy -top miter; opt -fast; {sat} miter")
 
     def explain(steps, _text):
         row = steps[max(steps)]
@@ -693,7 +661,117 @@ def _step_reference(design: Design) -> _Reference:
         return f"{text}: golden step {show(gold)}, unit step {show(gate)}"
 
     return _Reference(top, "\n".join(lines), method, script, {"a": "hex", "b": "hex"},
-                      explain, cases)
+                      explain)
+
+
+_DECODER_INSTANCE = re.compile(r"^\s*\\?(\S+)\s+(ovp_([ab])_dec\d+)\s*\(", re.M)
+
+
+def _port_width(text: str, module: str, port: str) -> int:
+    """The width of ``port`` of ``module`` in Amaranth's Verilog ``text``."""
+    body = text[text.index(f"module \\{module} "):]
+    match = re.search(rf"^\s*(?:input|output)\s+(?:\[(\d+):0\]\s+)?{port}\s*;",
+                      body[:body.index("endmodule")], re.M)
+    if match is None:
+        raise ValueError(f"no port {port} in module {module}")
+    return int(match.group(1) or 0) + 1
+
+
+def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Reference:
+    """Compositional proof of an OVP cell (``hw.pe_formats.OVPArrayPE``), in one Yosys run
+    on the unflattened RTL: (1) each edge decoder instance (``ovp_b_dec0``, ``ovp_a_dec0``)
+    against a (factored) case table of ``golden.ovp.decode_exp_int`` over every pair code;
+    (2) the cell with the decoder instances cut out (``expose -evert``: their outputs
+    become free inputs) against ``sum_k (int_a_k * int_b_k) <<< (exp_a_k + exp_b_k)`` for
+    every decoded lane in the golden tables' ranges (an ``assume``). (1) says the decoded
+    lanes are golden's, (2) that the arithmetic on any such lanes is, so together the cell
+    equals golden on every input. One SAT call over the uncut cell did not end in 10
+    minutes for OVP x INT8 (its reference relates two differently built decoders feeding
+    the multipliers); cut, the OVP8 x INT8 cell proves in seconds."""
+    from golden.ovp import decode_exp_int
+    rtl = design.rtl
+    top, sw = rtl.top, widths["step"]
+    ext = sw + 2
+    found = {side: (module, inst) for module, inst, side in _DECODER_INSTANCE.findall(rtl.text)}
+    sides = ["a", "b"] if kind.a is not None else ["b"]
+    if sorted(found) != sides:
+        raise ValueError(f"{design.label}: prove cuts the cell at its decoder instances "
+                         f"(ovp_<side>_dec), found {sorted(found) or 'none'} in this RTL "
+                         f"(flattened?)")
+    texts, script, ports, assumes, lanes = [], [], [], [], {}
+    for side in sides:
+        fmt = getattr(kind, side)
+        module, inst = found[side]
+        bits = fmt.bits
+        ew, iw = (_port_width(rtl.text, module, n) for n in ("exp0", "int0"))
+        sel = torch.arange(1 << (2 * bits))
+        pairs = torch.stack([sel & ((1 << bits) - 1), sel >> bits], -1)  # low-first
+        exp, integer = decode_exp_int(pairs, fmt)
+        dec = f"{top}_{inst}_golden"
+        outs = []
+        for k in (0, 1):
+            outs += [(f"exp{k}", ew, exp[:, k].tolist()), (f"int{k}", iw, integer[:, k].tolist())]
+            e_max = max(exp[:, k].tolist())
+            i_min, i_max = min(integer[:, k].tolist()), max(integer[:, k].tolist())
+            e, i = f"\\{inst}.exp{k} ", f"\\{inst}.int{k} "
+            ports += [f"input wire [{ew - 1}:0] {e}", f"input wire [{iw - 1}:0] {i}"]
+            assumes += [f"{e} <= {ew}'d{e_max}", f"$signed({i}) >= {i_min}",
+                        f"$signed({i}) <= {i_max}"]
+            lanes.setdefault(side, []).append((f"$signed({i})", e))
+        texts.append(f"module {dec}(input wire [{2 * bits - 1}:0] pair, " +
+                     ", ".join(f"output reg [{w - 1}:0] {n}" for n, w, _ in outs) + ");\n" +
+                     _table("pair", 2 * bits, outs, False, "t") + "\nendmodule\n")
+        ports.append(f"output wire [{2 * bits - 1}:0] \\{inst}.pair ")
+        script += [f"pmuxtree {dec}", f"miter -equiv -flatten -make_outputs {dec} {module} "
+                   f"miter_{side}", f"opt -fast miter_{side}",
+                   f"sat -prove trigger 0 -show-inputs -show-outputs miter_{side}"]
+    if kind.a is None:  # a plain pair of int8 values, element 2k in the low byte
+        w = widths["a"] // 2
+        lanes["a"] = [(f"$signed(a[{w - 1}:0])", "0"), (f"$signed(a[{2 * w - 1}:{w}])", "0")]
+    core = f"{top}_core_golden"
+    body = [f"module {core}(input wire [{widths['a'] - 1}:0] a, "
+            f"input wire [{widths['b'] - 1}:0] b, output wire [{sw - 1}:0] step, " +
+            ", ".join(ports) + ");"]
+    body += [f"  assign \\{found[side][1]}.pair = {side};" for side in sides]
+    total = " + ".join(f"(({ia} * {ib}) <<< (8'd0 + {ea} + {eb}))"  # 8-bit shift amount
+                       for (ia, ea), (ib, eb) in zip(lanes["a"], lanes["b"]))
+    body += [f"  wire signed [{ext - 1}:0] exact = {total};",
+             f"  assign step = exact[{sw - 1}:0];",
+             "  always @* assume(" + " && ".join(f"({c})" for c in assumes) + ");",
+             "endmodule", ""]
+    texts.append("\n".join(body))
+    cuts = " ".join(f"{top}/{found[side][1]}" for side in sides)
+    script = ["proc -norom", "chformal -lower", "opt_clean"] + script + [
+        f"expose -evert {cuts}",
+        f"miter -equiv -flatten -make_outputs {core} {top} miter", "opt -fast miter",
+        "sat -prove trigger 0 -set-assumes -show-inputs -show-outputs miter"]
+    method = (f"compositional SAT (yosys): the edge decoder{'s' if len(sides) > 1 else ''} "
+              f"({', '.join(found[s][1] for s in sides)}) against case tables of "
+              f"golden.ovp.decode_exp_int over every pair code, then the cell with them cut "
+              f"out (expose -evert) against a behavioural `*`/`<<<` step of any decoded "
+              f"<exp, int> lanes in golden's ranges")
+
+    def explain(steps, text):
+        row = steps[max(steps)]
+        ins, gold, gate = row.get("in", {}), row.get("gold", {}), row.get("gate", {})
+        if "pair" in ins:  # a decoder: which one is the last miter before the model
+            tail = text[:text.rfind("Signal Name")]
+            side = max(sides, key=lambda s: tail.rfind(f"miter_{s}"))
+            lanes_text = "; ".join(
+                f"element {k}: golden <{gold[f'exp{k}'][0]}, {_signed(*gold[f'int{k}'])}>, "
+                f"unit <{gate[f'exp{k}'][0]}, {_signed(*gate[f'int{k}'])}>" for k in (0, 1)
+                if f"exp{k}" in gold and f"exp{k}" in gate)
+            return (f"edge decoder {found[side][1]}: pair=0x{ins['pair'][0]:x}: "
+                    f"{lanes_text}")
+        if "a" not in ins or "step" not in gold:
+            return None
+        decoded = ", ".join(f"{name}={_signed(*v) if '.int' in name else v[0]}"
+                            for name, v in sorted(ins.items()) if "." in name)
+        return (f"cell with the decoders cut: a=0x{ins['a'][0]:x}, decoded lanes {decoded}: "
+                f"golden step {_signed(*gold['step'])}, unit step {_signed(*gate['step'])}")
+
+    return _Reference(core, "\n".join(texts), method, "; ".join(script),
+                      {"a": "hex", "b": "hex"}, explain, cases=len(sides) + 1)
 
 
 def _signed(bits: int, width: int) -> int:

@@ -76,6 +76,7 @@ DEFAULT_UNITS: tuple[Unit, ...] = (
     Unit("array-pe", ("pe=int", "a=int4", "b=int4")),
     Unit("array-pe", ("pe=mixed",)),
     Unit("array-pe", ("pe=ovp",)),
+    Unit("array-pe", ("pe=ovp", "a=int8", "b=ovp8")),
     Unit("array-pe", ("pe=dint",)),
     Unit("systolic-array", ("rows=2", "cols=2", "a=int2", "b=int2", "max_k=2")),
     Unit("systolic-array", ("rows=2", "cols=2", "a=int2", "b=int2", "dataflow=ws")),

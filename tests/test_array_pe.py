@@ -80,6 +80,64 @@ def test_a_broken_cell_gives_a_counterexample_in_codes_and_steps():
     assert int(result.counterexample.split()[1][2:], 16) >= 8  # a negative weight code
 
 
+@pytest.mark.parametrize("params", ["pe=ovp", "pe=ovp a=int8 b=ovp4", "pe=ovp a=int8 b=ovp8"])
+def test_ovp_cells_prove_by_cutting_at_their_edge_decoders(params):
+    """Every OVP cell, the OVP8 x INT8 one (65,536 weight pair codes) included, proves in
+    two parts: each decoder against golden's table, the cut cell against `*`/`<<<`."""
+    result = prove("array-pe", params.split())
+    assert result.proved, result.counterexample
+    assert "compositional" in result.method and "ovp_b_dec0" in result.method
+    assert result.log.read_text().count("no model found: SUCCESS") == \
+        (3 if params == "pe=ovp" else 2)
+
+
+def _ovp8_cell(old, new):
+    d = build("array-pe", ["pe=ovp", "a=int8", "b=ovp8"])
+    assert old in d.rtl.text, f"mutation site {old!r} not in the RTL"
+    return RTL(d.rtl.top, d.rtl.text.replace(old, new, 1))
+
+
+def test_a_wrong_bias_in_the_cells_edge_decoder_is_named_with_its_pair():
+    broken = _ovp8_cell("[6:5] + 2'h2;", "[6:5] + 2'h1;")  # element 0's outlier exponent
+    result = prove("array-pe", ["pe=ovp", "a=int8", "b=ovp8"], rtl=broken)
+    assert not result.proved
+    match = re.match(r"edge decoder ovp_b_dec0: pair=0x80([0-9a-f]{2}): element 0: golden "
+                     r"<(\d+), (-?\d+)>, unit <(\d+), (-?\d+)>; element 1: golden <0, 0>, "
+                     r"unit <0, 0>$", result.counterexample)
+    assert match, result.counterexample  # element 1 is the identifier 0x80: 0 is an outlier
+    _, gold_exp, gold_int, unit_exp, unit_int = match.groups()
+    assert int(gold_exp) == int(unit_exp) + 1 and gold_int == unit_int
+
+
+def test_crossed_lanes_in_the_cut_cell_are_a_counterexample_in_decoded_lanes():
+    broken = _ovp8_cell("$signed(a[15:8]) * $signed(int1)", "$signed(a[15:8]) * $signed(int0)")
+    result = prove("array-pe", ["pe=ovp", "a=int8", "b=ovp8"], rtl=broken)
+    assert not result.proved
+    cex = result.counterexample
+    assert cex.startswith("cell with the decoders cut: a=0x"), cex
+    lanes = dict(re.findall(r"ovp_b_dec0\.(\w+)=(-?\d+)", cex))
+    assert set(lanes) == {"exp0", "exp1", "int0", "int1"} and lanes["int0"] != lanes["int1"]
+    a = int(re.search(r"a=0x([0-9a-f]+)", cex).group(1), 16)
+    hi = (a >> 8) - 256 * (a >> 15)
+    gold, unit = map(int, re.findall(r"step (-?\d+)", cex))
+    # the unit multiplied a's high byte by element 0's integer instead of element 1's
+    e1, i0, i1 = int(lanes["exp1"]), int(lanes["int0"]), int(lanes["int1"])
+    assert (gold - unit) % (1 << 19) == (hi * (i1 - i0) << e1) % (1 << 19), cex
+
+
+def test_a_flattened_ovp_cell_is_refused_before_yosys_runs(tmp_path):
+    import subprocess
+    from quantrtl.rigor import _yosys
+    d = build("array-pe", ["pe=ovp", "a=int8", "b=ovp8"])
+    (tmp_path / "cell.v").write_text(d.rtl.text)
+    subprocess.run([_yosys(), "-q", "-p",
+                    "read_verilog cell.v; hierarchy -top array_pe; flatten; "
+                    "write_verilog -noattr flat.v"], cwd=tmp_path, check=True)
+    flat = RTL(d.rtl.top, (tmp_path / "flat.v").read_text())
+    with pytest.raises(ValueError, match="decoder instances"):
+        prove("array-pe", ["pe=ovp", "a=int8", "b=ovp8"], rtl=flat)
+
+
 @pytest.mark.parametrize("bad", ["pe=fp4", "pe=mixed a=int4", "pe=ovp a=ovp8",
                                  "pe=dint b=dint9", "pe=int a=int9", "rows=2"])
 def test_bad_cell_parameters(bad):
