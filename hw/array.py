@@ -40,8 +40,9 @@ result streams are ``always_ready`` and must be taken when ``valid``.
 * Inside: ``a`` lane ``i`` waits ``i + 2`` cycles (its ``swap`` ``i + 1``: a PE takes its
   new weight one cycle before the swap row reaches it; no input drives logic beyond one
   register) and moves right; partial sums move down
-  one row per cycle; column ``j``'s result waits ``C - 1 - j`` cycles (de-skew).
-  ``acc_width`` holds ``R`` steps of the largest step value. Every control signal of the
+  one row per cycle, those leaving row ``i`` in ``accumulator_width(pe, i + 1)`` bits
+  (they hold ``i + 1`` steps); column ``j``'s result waits ``C - 1 - j`` cycles
+  (de-skew). ``acc_width`` holds ``R`` steps of the largest step value. Every control signal of the
   weight loading (``w.ready``, "all rows loaded", the one-hot pointer to the next shadow
   row) is a register, and an accepted weight row is registered (decoded) with its one-hot
   row before it is written into the shadow registers one cycle later, so a shadow row's
@@ -271,6 +272,11 @@ class WeightStationaryArray(_Array):
         """Cycles from an ``a`` transfer to its row on ``c``."""
         return self._rows + self._cols + 1 + self._pipeline
 
+    def _psum_shape(self, steps: int):
+        """Partial sums leaving row ``steps - 1`` hold ``steps`` step values: no wider."""
+        width = min(accumulator_width(self._pe, steps), self._acc_width)
+        return signed(width) if self._pe.acc_signed else unsigned(width)
+
     @property
     def write_group(self) -> int:
         """Columns of a shadow row that share one write-enable register."""
@@ -351,7 +357,7 @@ class WeightStationaryArray(_Array):
                 weight = Signal(pe.b_inner_width, name=f"w_{i}_{j}", reset_less=True)
                 with m.If(swap_i):
                     m.d.sync += weight.eq(shadow[i][j])
-                out = Signal(self.acc_shape, name=f"psum_{i}_{j}", reset_less=True)
+                out = Signal(self._psum_shape(i + 1), name=f"psum_{i}_{j}", reset_less=True)
                 m.d.sync += out.eq(psum[j] + self._step(m, a, weight, mode_i, f"{i}_{j}",
                                                         reset_less=True))
                 psum[j] = out
@@ -359,8 +365,12 @@ class WeightStationaryArray(_Array):
                 a, mode_i = delay(m, [a, mode_i], 1, "", [after[0], after[2]],
                                   reset_less=True)
                 (swap_i,) = delay(m, [swap_i], 1, "", [after[1]], keep=True)
-        results = [delay(m, [psum[j]], C - 1 - j, "deskew", [f"c{j}"], reset_less=True)[0]
-                   for j in range(C)]
+        results = []
+        for j in range(C):
+            (late,) = delay(m, [psum[j]], C - 1 - j, "deskew", [f"c{j}"], reset_less=True)
+            lane = Signal(self.acc_shape, name=f"c_lane{j}")
+            m.d.comb += lane.eq(late)  # extended to acc_width
+            results.append(lane)
         (valid,) = delay(m, [a_take], self.latency, "", ["c_valid"])
         m.d.comb += [self.c.valid.eq(valid), self.c.payload.c.eq(Cat(*results))]
         return m

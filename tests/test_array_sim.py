@@ -19,6 +19,7 @@ from sim.vectors import Vectors
     "rows=1 cols=1 a=int2 b=uint2 max_k=3",
     "rows=4 cols=2 a=int4 b=int4 max_k=4 acc=12",  # wider than the default
     "dataflow=ws rows=2 cols=3 a=int4 b=int4",
+    "dataflow=ws rows=3 cols=2 a=int4 b=int4 acc=16",  # graded partial sums sign-extended
     "dataflow=ws rows=4 cols=6 a=int8 b=int8",  # two write-enable groups per row: 4 + 2
     "dataflow=ws rows=3 cols=1 a=uint4 b=int8",
     "dataflow=ws rows=1 cols=4 a=uint2 b=uint3",
