@@ -50,6 +50,11 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   ECP5 a decoded row counter had limited Fmax to 147 MHz; on a 16 x 16 INT8 array on
   ECP5-85 ``w.valid``'s own path to 1,024 enables limited it to 90 MHz, one enable register
   per row of 128 flip-flops to 96 MHz).
+* ``bram=True`` (for FPGAs short of flip-flops, e.g. iCE40, where a register fed by a
+  register takes a whole logic cell): column ``j``'s shadow weights live in a memory of
+  ``R`` entries read out one row per cycle in the swap's wake, and every skew or de-skew
+  line of 3 or more stages is a memory written each cycle and read ``stages - 1``
+  entries behind (``ram_style = "block"``). Same ports, protocol and latency.
 * Reset: ``rst`` clears only the control (weight-loading state, the ``swap`` and ``c.valid``
   chains). The data registers (shadow and PE weights, operand and mode pipes, partial
   sums, de-skew) start at 0 and ignore ``rst``, so that it does not fan out to every
@@ -65,6 +70,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hw.mac import delay, unused_if_invalid
@@ -257,9 +263,13 @@ class WeightStationaryArray(_Array):
     """Weight-stationary array; protocol, latency and widths in the module docstring."""
 
     @unused_if_invalid
-    def __init__(self, *, rows=4, cols=4, pe: PEType, acc_width=None, pipeline=0):
+    def __init__(self, *, rows=4, cols=4, pe: PEType, acc_width=None, pipeline=0,
+                 bram=False):
         _check_dims(rows, cols, pe, pipeline)
         acc_width = _check_acc(acc_width, accumulator_width(pe, rows), f"K = rows = {rows}")
+        if not isinstance(bram, bool):
+            raise ValueError(f"bram must be a bool, got {bram!r}")
+        self._bram = bram
         super().__init__(rows, cols, pe, acc_width, pipeline, {
             "w": In(stream.Signature(_layout(b=cols * pe.b_width))),
             "a": In(stream.Signature(_layout(a=rows * pe.a_width, mode=pe.mode_width,
@@ -271,6 +281,84 @@ class WeightStationaryArray(_Array):
     def latency(self) -> int:
         """Cycles from an ``a`` transfer to its row on ``c``."""
         return self._rows + self._cols + 1 + self._pipeline
+
+    def _shadow_registers(self, m: Module, w_take, row_hot, w_row) -> list:
+        """Shadow weights in flip-flops: ``shadow[i][j]``, written from the registered row
+        ``w_row`` one cycle after its transfer."""
+        R, C = self._rows, self._cols
+        shadow = [[Signal(self._pe.b_inner_width, name=f"shadow_{i}_{j}", reset_less=True)
+                   for j in range(C)] for i in range(R)]
+        # The accepted row, decoded, and its one-hot row wait one cycle in registers: the
+        # write enable of shadow row i is then the flip-flop write[i]. A swap comes at the
+        # earliest the cycle after the last row is accepted and reaches row i i + 1 cycles
+        # later, after the row is written.
+        # Each row's write enable is replicated per group of columns (its own register,
+        # keep), so that one flip-flop drives at most WRITE_FANOUT shadow flip-flops.
+        group = self.write_group
+        for i in range(R):
+            for g in range(0, C, group):
+                write = Signal(name=f"write_{i}_{g // group}", attrs={"keep": 1})
+                m.d.sync += write.eq(w_take & row_hot[i])
+                with m.If(write):
+                    m.d.sync += [shadow[i][j].eq(w_row[j])
+                                 for j in range(g, min(g + group, C))]
+        return shadow
+
+    def _shadow_rams(self, m: Module, swap, w_take, w_row) -> list:
+        """``bram``: column ``j``'s shadow weights in a memory of ``R`` entries, written
+        from the registered row ``w_row`` one cycle after its transfer; after a swap in
+        cycle ``s`` column ``j``'s read port puts row ``i`` on the column's bus in cycle
+        ``s + i + j + 1``, when PE ``(i, j)`` loads its weight. The weight loading keeps
+        ``w.ready`` low while the reads run, so writes never meet them (except with one
+        row, where the read is transparent)."""
+        R, C = self._rows, self._cols
+        index = Signal(range(R + 1))            # the next row to write, binary
+        with m.If(swap):
+            m.d.sync += index.eq(0)
+        with m.Elif(w_take):
+            m.d.sync += index.eq(index + 1)
+        (w_addr,) = delay(m, [index], 1, "", ["w_addr"], reset_less=True)
+        (w_en,) = delay(m, [w_take], 1, "", ["w_en"])
+        read0 = Signal(range(R))                # row read for column 0; 0 when idle
+        if R > 1:
+            m.d.sync += read0.eq(Mux(swap, 1, Mux(read0 != 0, Mux(read0 == R - 1, 0,
+                                                                 read0 + 1), 0)))
+        bus = []
+        for j in range(C):
+            (addr,) = delay(m, [read0], j, "", [f"read_addr{j}"])
+            mem = Memory(shape=unsigned(self._pe.b_inner_width), depth=R, init=[],
+                         attrs={"ram_style": "block"})
+            m.submodules[f"shadow_ram{j}"] = mem
+            write = mem.write_port()
+            read = mem.read_port(transparent_for=(write,) if R == 1 else ())
+            m.d.comb += [write.addr.eq(w_addr[:len(write.addr)]), write.data.eq(w_row[j]),
+                         write.en.eq(w_en), read.addr.eq(addr)]
+            bus.append(read.data)
+        return bus
+
+    def _delay_line(self, m: Module, counter: Signal, signals: list, stages: int, tag: str,
+                    names: list):
+        """``delay(..., reset_less=True)``; with ``bram`` a line of 3 or more stages is
+        a memory instead (write every cycle at ``counter``, free-running, synchronous read
+        ``stages - 1`` entries behind, non-transparent), which block RAM can hold."""
+        if not self._bram or stages < 3:
+            return delay(m, signals, stages, tag, names, reset_less=True)
+        value = Cat(*signals)
+        depth = 1 << (stages - 2).bit_length()  # a power of two >= stages - 1
+        mem = Memory(shape=unsigned(len(value)), depth=depth, init=[],
+                     attrs={"ram_style": "block"})
+        m.submodules[f"{names[0]}_{tag}_ram"] = mem
+        write, read = mem.write_port(), mem.read_port()
+        bits = depth.bit_length() - 1
+        m.d.comb += [write.addr.eq(counter[:bits]), write.data.eq(value), write.en.eq(1),
+                     read.addr.eq((counter - (stages - 1))[:bits])]
+        out, offset = [], 0
+        for sig, name in zip(signals, names):
+            late = Signal(sig.shape(), name=f"{name}_{tag}")
+            m.d.comb += late.eq(read.data[offset:offset + len(late)])
+            offset += len(late)
+            out.append(late)
+        return out
 
     def _psum_shape(self, steps: int):
         """Partial sums leaving row ``steps - 1`` hold ``steps`` step values: no wider."""
@@ -285,6 +373,10 @@ class WeightStationaryArray(_Array):
     def elaborate(self, platform):
         m = Module()
         R, C, pe = self._rows, self._cols, self._pe
+        # the write address of every bram line (their depths are powers of two)
+        counter = Signal(max(R + 2, C).bit_length(), reset_less=True)
+        if self._bram:
+            m.d.sync += counter.eq(counter + 1)
 
         # Weight loading into shadow registers. Every control output is a register (its
         # next value computed here); `row_hot` is the one-hot pointer to the next row.
@@ -322,24 +414,12 @@ class WeightStationaryArray(_Array):
         # Data registers (shadow and PE weights, operand and mode pipes, partial sums,
         # de-skew) ignore rst: only the control above and the swap / valid chains below
         # are reset, so that rst does not fan out to every flip-flop of the array.
-        shadow = [[Signal(pe.b_inner_width, name=f"shadow_{i}_{j}", reset_less=True)
-                   for j in range(C)] for i in range(R)]
-        # The accepted row, decoded, and its one-hot row wait one cycle in registers: the
-        # write enable of shadow row i is then the flip-flop write[i]. A swap comes at the
-        # earliest the cycle after the last row is accepted and reaches row i i + 1 cycles
-        # later, after the row is written.
-        # Each row's write enable is replicated per group of columns (its own register,
-        # keep), so that one flip-flop drives at most WRITE_FANOUT shadow flip-flops.
         w_row = delay(m, w_lanes, 1, "", [f"w_row{j}" for j in range(C)], reset_less=True)
-        group = self.write_group
-        for i in range(R):
-            for g in range(0, C, group):
-                write = Signal(name=f"write_{i}_{g // group}", attrs={"keep": 1})
-                m.d.sync += write.eq(w_take & row_hot[i])
-                with m.If(write):
-                    m.d.sync += [shadow[i][j].eq(w_row[j])
-                                 for j in range(g, min(g + group, C))]
-
+        if self._bram:
+            bus = self._shadow_rams(m, swap, w_take, w_row)
+            shadow = [bus] * R
+        else:
+            shadow = self._shadow_registers(m, w_take, row_hot, w_row)
         names = ["a", "swap", "mode"]
         psum = [Const(0, self.acc_shape)] * C  # partial sums entering row i, per column
         for i, lane in enumerate(_lanes(self.a.payload.a, R, pe.a_width)):
@@ -350,8 +430,8 @@ class WeightStationaryArray(_Array):
             # Every PE's swap register is its own (keep): the chains of all rows are equal
             # delay lines, and merged, one flip-flop would drive a whole anti-diagonal.
             (swap_i,) = delay(m, [swap], i + 1, "skew", [f"swap{i}"], keep=True)
-            a, mode_i = delay(m, [lane, self._mode(self.a.payload)], i + 2, "skew",
-                              [f"a{i}", f"mode{i}"], reset_less=True)
+            a, mode_i = self._delay_line(m, counter, [lane, self._mode(self.a.payload)],
+                                         i + 2, "skew", [f"a{i}", f"mode{i}"])
             a = pe.decode_a(m, a)
             for j in range(C):
                 weight = Signal(pe.b_inner_width, name=f"w_{i}_{j}", reset_less=True)
@@ -367,7 +447,7 @@ class WeightStationaryArray(_Array):
                 (swap_i,) = delay(m, [swap_i], 1, "", [after[1]], keep=True)
         results = []
         for j in range(C):
-            (late,) = delay(m, [psum[j]], C - 1 - j, "deskew", [f"c{j}"], reset_less=True)
+            (late,) = self._delay_line(m, counter, [psum[j]], C - 1 - j, "deskew", [f"c{j}"])
             lane = Signal(self.acc_shape, name=f"c_lane{j}")
             m.d.comb += lane.eq(late)  # extended to acc_width
             results.append(lane)

@@ -429,6 +429,8 @@ def _make_systolic_array(p: dict):
         pe.mode_index(mode)  # ValueError if the PE type cannot run it
     rows, cols = p["rows"], p["cols"]
     if p["dataflow"] == "os":
+        if p["bram"] == "1":
+            raise ValueError("bram applies to dataflow=ws")
         if p["max_k"] is None:
             p["max_k"] = 64
         unit = OutputStationaryArray(rows=rows, cols=cols, pe=pe, max_k=p["max_k"],
@@ -438,7 +440,8 @@ def _make_systolic_array(p: dict):
             raise ValueError("max_k applies to dataflow=os; a weight-stationary pass "
                              "reduces over K = rows")
         unit = WeightStationaryArray(rows=rows, cols=cols, pe=pe, acc_width=p["acc"],
-                                     pipeline=p["pipeline"])
+                                     pipeline=p["pipeline"],
+                                     bram=p["bram"] == "1")
 
     def vectors(mode, count, seed):
         if mode != "random":
@@ -533,6 +536,9 @@ DESIGNS: dict[str, DesignSpec] = {d.name: d for d in [
         Param("acc", "int", None, "accumulator bits (default: no overflow for the "
               "reduction length)"),
         Param("pipeline", "int", 0, "1: register each PE's step value (latency + 1)"),
+        Param("bram", "choice", "0", "ws: 1 puts the shadow weights and the skew and "
+              "de-skew lines of 3 or more stages in memories (block RAM), not flip-flops",
+              ("0", "1")),
     ), _make_systolic_array),
 ]}
 

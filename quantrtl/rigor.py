@@ -139,6 +139,7 @@ LINT_SET: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("array-pe", ("pe=dint",)),
     ("systolic-array", ()),
     ("systolic-array", ("dataflow=ws", "pipeline=1")),
+    ("systolic-array", ("dataflow=ws", "bram=1")),
     ("systolic-array", ("rows=2", "cols=2", "pe=mixed")),
     ("systolic-array", ("rows=2", "cols=2", "pe=ovp", "dataflow=ws")),
     ("systolic-array", ("rows=2", "cols=2", "pe=dint", "pipeline=1")),

@@ -20,6 +20,9 @@ from sim.vectors import Vectors
     "rows=4 cols=2 a=int4 b=int4 max_k=4 acc=12",  # wider than the default
     "dataflow=ws rows=2 cols=3 a=int4 b=int4",
     "dataflow=ws rows=3 cols=2 a=int4 b=int4 acc=16",  # graded partial sums sign-extended
+    "dataflow=ws rows=4 cols=5 a=int4 b=int4 bram=1",  # shadow, skew, de-skew in memories
+    "dataflow=ws rows=1 cols=4 a=uint2 b=uint3 bram=1",  # one row: the read is transparent
+    "dataflow=ws rows=3 cols=4 a=int8 b=int4 pipeline=1 bram=1",
     "dataflow=ws rows=4 cols=6 a=int8 b=int8",  # two write-enable groups per row: 4 + 2
     "dataflow=ws rows=3 cols=1 a=uint4 b=int8",
     "dataflow=ws rows=1 cols=4 a=uint2 b=uint3",
@@ -79,6 +82,7 @@ def test_ignoring_back_pressure_is_caught(dataflow, ready):
 @pytest.mark.parametrize("bad", ["rows=0", "cols=-1", "rows=65", "max_k=0", "acc=4",
                                  "a=int9", "dataflow=rs", "pe=fp4", "modes=4x4",
                                  "dataflow=ws acc=5", "dataflow=ws max_k=8",
+                                 "dataflow=os bram=1", "dataflow=ws bram=2",
                                  "pipeline=2"])
 def test_bad_array_parameters(bad):
     with pytest.raises(ValueError):
