@@ -167,9 +167,10 @@ def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps:
         (work / "stream_miter.v").write_text(miter)
         compare = ("read_verilog stream_miter.v; hierarchy -top stream_miter; flatten; "
                    "rename stream_miter miter")
+    # `memory` maps memories (the bram=1 arrays') to flip-flops: SAT has no model of them
     script = (f"read_verilog {gold}; hierarchy -top {top}; flatten; rename {top} gold; "
-              f"read_verilog {mutant.name}; rename {top} gate; proc; {compare}; opt -fast; "
-              f"sat -verify {seq} -prove trigger 0 miter")
+              f"read_verilog {mutant.name}; rename {top} gate; proc; memory; {compare}; "
+              f"opt -fast; sat -verify {seq} -prove trigger 0 miter")
     log = work / f"{mutant.stem}.equiv.log"
     try:
         proc = _yosys(script, work, log.name, timeout)
