@@ -80,6 +80,8 @@ DEFAULT_UNITS: tuple[Unit, ...] = (
     Unit("array-pe", ("pe=dint",)),
     Unit("systolic-array", ("rows=2", "cols=2", "a=int2", "b=int2", "max_k=2")),
     Unit("systolic-array", ("rows=2", "cols=2", "a=int2", "b=int2", "dataflow=ws")),
+    # bram=1: the shadow memories and one skew and one de-skew line in memories
+    Unit("systolic-array", ("rows=2", "cols=4", "a=int2", "b=int2", "dataflow=ws", "bram=1")),
 )
 
 
