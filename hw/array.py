@@ -39,13 +39,13 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   and ``B`` with zero rows / lanes; ``K > R``: add the partial results of several passes.
 * Inside: ``a`` lane ``i`` waits ``i + 2`` cycles (its ``swap`` ``i + 1``: a PE takes its
   new weight one cycle before the swap row reaches it; no input drives logic beyond one
-  register) and moves right; partial sums move down
-  one row per cycle, those leaving row ``i`` in ``accumulator_width(pe, i + 1)`` bits
-  (they hold ``i + 1`` steps); column ``j``'s result waits ``C - 1 - j`` cycles
-  (de-skew). ``acc_width`` holds ``R`` steps of the largest step value. Every control signal of the
-  weight loading (``w.ready``, "all rows loaded", the one-hot pointer to the next shadow
-  row) is a register, and an accepted weight row is registered (decoded) with its one-hot
-  row before it is written into the shadow registers one cycle later, so a shadow row's
+  register) and moves right; partial sums move down one row per cycle, those leaving
+  row ``i`` in ``accumulator_width(pe, i + 1)`` bits (they hold ``i + 1`` steps); column
+  ``j``'s result waits ``C - 1 - j`` cycles (de-skew). ``acc_width`` holds ``R`` steps of
+  the largest step value. Every control signal of the weight loading (``w.ready``, "all
+  rows loaded", the one-hot pointer to the next shadow row) is a register, and an
+  accepted weight row is registered (decoded) with its one-hot row before it is written
+  into the shadow registers one cycle later, so a shadow row's
   write enable is a flip-flop, one per ``write_group`` columns (on a 16 x 16 INT4 array on
   ECP5 a decoded row counter had limited Fmax to 147 MHz; on a 16 x 16 INT8 array on
   ECP5-85 ``w.valid``'s own path to 1,024 enables limited it to 90 MHz, one enable register

@@ -24,9 +24,10 @@ A mutant the bench does not kill is sorted by ``equivalence_check``:
 * otherwise (no reference: the systolic arrays; or a compositional proof, which cuts the
   netlist at the OVP cells' decoder instances that a flattened mutant no longer has) SAT
   on a miter of mutant and original (all inputs free, from the all-zero reset state;
-  bounded to ``BMC_STEPS`` cycles for sequential units, complete for combinational ones). This can run for many minutes on a
-  large netlist: after ``EQUIV_TIMEOUT`` seconds the mutant counts as a survivor, marked
-  ``(equivalence undecided)``.
+  bounded to ``BMC_STEPS`` cycles for sequential units, complete for combinational ones;
+  memories mapped to flip-flops). This can run for many minutes on a large netlist, or
+  one with memories: after ``EQUIV_TIMEOUT`` seconds the mutant counts as a survivor,
+  marked ``(equivalence undecided)``.
 """
 
 from __future__ import annotations
