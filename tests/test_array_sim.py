@@ -98,11 +98,12 @@ def test_ws_write_enables_are_replicated_per_column_group():
         assert re.search(rf"\(\* keep = 32'd1 \*\)\s*reg {name} ", d.rtl.text), name
 
 
-def test_ws_reset_clears_control_and_keeps_weights():
+@pytest.mark.parametrize("bram", ["0", "1"])
+def test_ws_reset_clears_control_and_keeps_weights(bram):
     """``rst`` in a weight-stationary array (the contract in ``hw.array``): the row in
     flight is dropped, loading restarts at shadow row 0 (a half-loaded tile is forgotten),
     and the PEs keep their weights, reset-less, until the next swap."""
-    d = build("systolic-array", "dataflow=ws rows=2 cols=2 a=int4 b=int4".split())
+    d = build("systolic-array", f"dataflow=ws rows=2 cols=2 a=int4 b=int4 bram={bram}".split())
     acc = next(p.width for p in d.rtl.ports if p.name == "c__payload") // 2
     B, J, B2 = [[1, 2], [3, -4]], [[7, 7], [7, 7]], [[-8, 5], [0, 6]]
     x1, x2, x_lost, x3, x4 = [1, 1], [-3, 2], [5, 5], [2, -1], [7, -8]
