@@ -563,10 +563,9 @@ def _lane_fields(kind, side: str, mode: str) -> list[tuple[int, int]]:
 def _step_reference(design: Design) -> _Reference:
     """A behavioural description of ``array-pe``'s step from golden: products written with
     ``*`` and ``<<<`` of operands that are the lanes' bit fields (INT, and the mixed lanes
-    with ``golden.mixed.FIELDS``) or case tables of golden decoders (an OVP pair's ``<exp,
-    int>`` from ``golden.ovp.decode_exp_int``, a dINT weight's fixed-point value from
-    ``golden.dint.DIntFormat.fixed_values``). Mode indices that name no mode are excluded
-    by an ``assume``."""
+    with ``golden.mixed.FIELDS``) or a case table of a golden decoder (a dINT weight's
+    fixed-point value from ``golden.dint.DIntFormat.fixed_values``). Mode indices that
+    name no mode are excluded by an ``assume``. OVP cells: ``_ovp_step_reference``."""
     from quantrtl.designs import _array_pe
     _, kind = _array_pe(dict(design.params))
     rtl = design.rtl
