@@ -336,8 +336,8 @@ class WeightStationaryArray(_Array):
             bus.append(read.data)
         return bus
 
-    def _delay_line(self, m: Module, counter: Signal, signals: list, stages: int, tag: str,
-                    names: list):
+    def _delay_line(self, m: Module, counter: Signal | None, signals: list, stages: int,
+                    tag: str, names: list):
         """``delay(..., reset_less=True)``; with ``bram`` a line of 3 or more stages is
         a memory instead (write every cycle at ``counter``, free-running, synchronous read
         ``stages - 1`` entries behind, non-transparent), which block RAM can hold."""
@@ -373,9 +373,9 @@ class WeightStationaryArray(_Array):
     def elaborate(self, platform):
         m = Module()
         R, C, pe = self._rows, self._cols, self._pe
-        # the write address of every bram line (their depths are powers of two)
-        counter = Signal(max(R + 2, C).bit_length(), reset_less=True)
-        if self._bram:
+        counter = None  # bram: the write address of every delay-line memory (free-running;
+        if self._bram:  # their depths are powers of two)
+            counter = Signal(max(R + 2, C).bit_length(), reset_less=True)
             m.d.sync += counter.eq(counter + 1)
 
         # Weight loading into shadow registers. Every control output is a register (its
