@@ -196,7 +196,7 @@ def equivalence_check(design: Design, *, bmc_steps: int = BMC_STEPS):
         result = prove(design.name, design.params, timeout=EQUIV_TIMEOUT)
         # a compositional proof cuts the netlist at submodule instances, which a flattened
         # mutant no longer has: those mutants are compared with the original instead
-        original = result.proved and not result.method.startswith("compositional")
+        original = result.proved and not result.needs_hierarchy
     except (ValueError, ToolError):
         original = False
     if original:

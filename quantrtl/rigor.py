@@ -237,6 +237,7 @@ class ProofResult:
     counterexample: str | None
     log: Path
     cached: bool = False   # the verdict of an earlier run on the same RTL and reference
+    needs_hierarchy: bool = False  # the proof cuts at submodule instances (not a flat netlist)
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,7 @@ class _Reference:
     port_kinds: dict[str, str]      # port -> "signed", "unsigned" or "hex" for display
     explain: object                 # (rows by step, output text) -> counterexample string
     cases: int = 1                  # SAT proofs in ``script``: each must succeed
+    needs_hierarchy: bool = False   # cuts at submodule instances: no flattened RTL
 
 
 def _bits(value: int, width: int) -> str:
@@ -771,7 +773,8 @@ def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Refere
                 f"golden step {_signed(*gold['step'])}, unit step {_signed(*gate['step'])}")
 
     return _Reference(core, "\n".join(texts), method, "; ".join(script),
-                      {"a": "hex", "b": "hex"}, explain, cases=len(sides) + 1)
+                      {"a": "hex", "b": "hex"}, explain, cases=len(sides) + 1,
+                      needs_hierarchy=True)
 
 
 def _signed(bits: int, width: int) -> int:
@@ -872,7 +875,7 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
     if verdict.exists():  # same RTL, reference and script: the same verdict
         v = json.loads(verdict.read_text())
         return ProofResult(label, v["proved"], v["seconds"], ref.method, v["counterexample"],
-                           log, cached=True)
+                           log, cached=True, needs_hierarchy=ref.needs_hierarchy)
     script = f"read_verilog -formal {impl.top}.v {ref.top}.v; {ref.script}"
     started = time.perf_counter()
     try:
@@ -897,7 +900,8 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
     if proofs >= ref.cases and (ref.cases == 1 or "model found: FAIL" not in output):
         atomic_write(verdict, json.dumps({"proved": True, "seconds": seconds,
                                           "counterexample": None}))
-        return ProofResult(label, True, seconds, ref.method, None, log)
+        return ProofResult(label, True, seconds, ref.method, None, log,
+                           needs_hierarchy=ref.needs_hierarchy)
     failed = "model found: FAIL" in output or "proof failed" in output
     steps = _parse_model(output)
     explained = ref.explain(steps, output) if failed and steps else None
@@ -906,4 +910,5 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
                         f"readable counterexample; log: {log}")
     atomic_write(verdict, json.dumps({"proved": False, "seconds": seconds,
                                       "counterexample": explained}))
-    return ProofResult(label, False, seconds, ref.method, explained, log)
+    return ProofResult(label, False, seconds, ref.method, explained, log,
+                       needs_hierarchy=ref.needs_hierarchy)
