@@ -110,6 +110,13 @@ def _lanes(value, count: int, width: int) -> list:
     return [value[n * width:(n + 1) * width] for n in range(count)]
 
 
+def _block_ram(m: Module, name: str, width: int, depth: int) -> Memory:
+    """A zero-initialized memory submodule that synthesis should map to block RAM."""
+    mem = Memory(shape=unsigned(width), depth=depth, init=[], attrs={"ram_style": "block"})
+    m.submodules[name] = mem
+    return mem
+
+
 def _layout(**fields) -> data.StructLayout:
     return data.StructLayout({k: v for k, v in fields.items() if v})
 
@@ -326,9 +333,7 @@ class WeightStationaryArray(_Array):
         bus = []
         for j in range(C):
             (addr,) = delay(m, [read0], j, "", [f"read_addr{j}"])
-            mem = Memory(shape=unsigned(self._pe.b_inner_width), depth=R, init=[],
-                         attrs={"ram_style": "block"})
-            m.submodules[f"shadow_ram{j}"] = mem
+            mem = _block_ram(m, f"shadow_ram{j}", self._pe.b_inner_width, R)
             write = mem.write_port()
             read = mem.read_port(transparent_for=(write,) if R == 1 else ())
             m.d.comb += [write.addr.eq(w_addr[:len(write.addr)]), write.data.eq(w_row[j]),
@@ -345,9 +350,7 @@ class WeightStationaryArray(_Array):
             return delay(m, signals, stages, tag, names, reset_less=True)
         value = Cat(*signals)
         depth = 1 << (stages - 2).bit_length()  # a power of two >= stages - 1
-        mem = Memory(shape=unsigned(len(value)), depth=depth, init=[],
-                     attrs={"ram_style": "block"})
-        m.submodules[f"{names[0]}_{tag}_ram"] = mem
+        mem = _block_ram(m, f"{names[0]}_{tag}_ram", len(value), depth)
         write, read = mem.write_port(), mem.read_port()
         bits = depth.bit_length() - 1
         m.d.comb += [write.addr.eq(counter[:bits]), write.data.eq(value), write.en.eq(1),
