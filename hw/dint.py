@@ -8,7 +8,8 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.mac import accumulate, check_accumulator, check_operand, delay, unused_if_invalid
+from hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
+    unused_if_invalid
 
 __all__ = ["dint_magnitudes", "frac_bits", "fixed_magnitudes", "DIntMAC"]
 
@@ -118,14 +119,8 @@ class DIntMAC(wiring.Component):
                             m.d.comb += term.eq(x << shift)
             terms.append(term)
         m.d.comb += magnitude_sum.eq(sum(terms))
-        if self._pipeline >= 1:  # register the unsigned magnitude product and its sign
-            magnitude_r, sign_r = Signal.like(magnitude_sum), Signal()
-            m.d.sync += [magnitude_r.eq(magnitude_sum), sign_r.eq(sign)]
-            magnitude_sum, sign = magnitude_r, sign_r
-            valid, clear = delay(m, [valid, clear], 1, "p")
-        # -p = ~p + 1: invert the magnitude product and let the accumulator's carry-in add
-        # the 1 (106 instead of 134 iCE40 LUT4s with a 24-bit accumulator).
-        inverted = Signal(self._acc_width)
-        m.d.comb += inverted.eq(magnitude_sum ^ sign.replicate(self._acc_width))
-        accumulate(m, self.acc, inverted, valid, clear, self._overflow, carry_in=sign)
+        # -p = ~p + 1: the accumulator's carry-in adds the 1 (106 instead of 134 iCE40
+        # LUT4s with a 24-bit accumulator).
+        register_and_accumulate(m, self.acc, magnitude_sum, valid, clear, self._pipeline,
+                                self._overflow, negate=sign)
         return m

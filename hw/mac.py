@@ -145,14 +145,23 @@ def delay(m: Module, signals: list, stages: int, tag: str, names=None, *,
 
 
 def register_and_accumulate(m: Module, acc: Signal, prod, valid, clear, pipeline: int,
-                            overflow: str):
+                            overflow: str, negate=None):
     """The common tail of a MAC: with ``pipeline >= 1`` register the exact product (and its
-    control), then extend it to the accumulator and ``accumulate``."""
+    control), then extend it to the accumulator and ``accumulate``.
+
+    With ``negate`` (1 bit) the addend is ``-prod`` when ``negate`` is set: ``~prod`` plus
+    the accumulator adder's carry-in, so a sign–magnitude datapath needs no negator."""
     if pipeline >= 1:
-        prod, valid, clear = delay(m, [prod, valid, clear], 1, "p")
+        extra = [] if negate is None else [negate]
+        prod, valid, clear, *extra = delay(m, [prod, valid, clear] + extra, 1, "p")
+        negate = extra[0] if extra else None
     prod_w = Signal(len(acc))
-    m.d.comb += prod_w.eq(prod)
-    accumulate(m, acc, prod_w, valid, clear, overflow)
+    if negate is None:
+        m.d.comb += prod_w.eq(prod)
+        accumulate(m, acc, prod_w, valid, clear, overflow)
+    else:
+        m.d.comb += prod_w.eq(prod ^ negate.replicate(len(acc)))
+        accumulate(m, acc, prod_w, valid, clear, overflow, carry_in=negate)
 
 
 def accumulate(m: Module, acc: Signal, prod: Signal, valid, clear, overflow: str,
