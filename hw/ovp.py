@@ -13,6 +13,10 @@ from the format's parameters alone, never from ``golden/``:
 
 A pair whose both codes are identifiers (never produced by the encoder) decodes to two
 victims, ``<0, 0>`` and ``<0, 0>``.
+
+``OVPElementDecoder`` gives two's complement lanes, as the spec writes them (the arrays' edge
+decoders); ``OVPMagnitudeDecoder`` gives the same values as sign–magnitude lanes with even
+shifts, the cheaper datapath ``OVPPE`` uses.
 """
 
 from __future__ import annotations
@@ -194,7 +198,7 @@ class OVPMagnitudeDecoder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt, code = self._fmt, self.code
-        victim, outlier = _classify(m, fmt, code, self.neighbour)
+        _, outlier = _classify(m, fmt, code, self.neighbour)
         mantissa = Const(1 << fmt.man_bits, fmt.man_bits + 1) | code[:fmt.man_bits]
         out_exp = Signal(fmt.exp_width)
         m.d.comb += out_exp.eq(code[fmt.man_bits:fmt.man_bits + fmt.exp_bits] + fmt.bias)
@@ -211,8 +215,9 @@ class OVPMagnitudeDecoder(wiring.Component):
                     norm_mag = Mux(field == f, odd << (exp % 2), norm_mag)
         m.d.comb += [
             self.neg.eq(code[fmt.bits - 1]),
-            self.exp2.eq(Mux(outlier, out_exp[1:], norm_exp2)),  # a victim's mag is 0
-            self.mag.eq(Mux(victim, 0, Mux(outlier, out_mag, norm_mag))),
+            # A victim (the identifier) decodes as a normal to 0: int -0, flint field 000.
+            self.exp2.eq(Mux(outlier, out_exp[1:], norm_exp2)),
+            self.mag.eq(Mux(outlier, out_mag, norm_mag)),
         ]
         return m
 
@@ -331,8 +336,14 @@ class OVPPE(wiring.Component):
     either OVP-coded (``a``, ``a_nb``, format ``act``) or, with ``act=None``, a signed
     ``x_width``-bit integer ``x`` (W4A8: OVP4 × INT8); ``valid``, ``clear``; ``acc`` signed
     ``acc_width``. Each cycle adds ``decode(w) * decode(a)`` (see the module docstring) to
-    the accumulator. Latency ``pipeline + 1``. With ``split`` (8-bit integer lanes only) the
-    integer multiply is built from four 4-bit multipliers, as a mixed 4/8-bit array would.
+    the accumulator. Latency ``pipeline + 1``.
+
+    Datapath: sign–magnitude lanes (``OVPMagnitudeDecoder``), an unsigned multiply of the
+    magnitudes, a left shift by an even amount, and the product's sign applied by the
+    accumulator (``~p`` plus carry-in). With ``split`` (8-bit integer lanes only) the lanes
+    are two's complement ``<exp, int>`` (``OVPElementDecoder``) and the signed integer
+    multiply is built from four 4-bit multipliers (``split_multiply``), as a mixed 4/8-bit
+    array would.
     """
 
     @unused_if_invalid
@@ -395,22 +406,22 @@ class OVPPE(wiring.Component):
                                 split=True)
 
     def _magnitude_product(self, m, operands):
-        """Sign–magnitude lanes: ``(|w| * |b|) << (exp_w + exp_b)`` unsigned, and the sign
-        ``neg_w ^ neg_b`` that the accumulator applies (129 -> 99 iCE40 LUT4s for
-        OVP4 x OVP4 with a 16-bit accumulator, against two's complement lanes)."""
+        """Sign–magnitude lanes (``OVPMagnitudeDecoder``): ``(mag_w * b) << 2 * (exp2_w +
+        exp2_b)`` and the sign ``neg_w ^ neg_b``, which the accumulator applies. ``b`` is
+        the activation's magnitude, or the signed INT activation itself. Against two's
+        complement lanes: 129 -> 101 iCE40 LUT4s for OVP4 x OVP4 (16-bit accumulator),
+        168 -> 133 for OVP4 x INT8 (24-bit)."""
         m.submodules.w_dec = w_dec = OVPMagnitudeDecoder(self._w)
         m.d.comb += [w_dec.code.eq(operands[0]), w_dec.neighbour.eq(operands[1])]
         if self._act is None:
-            x = operands[2]
-            x_mag = Signal(len(x), name="x_mag")  # |x|, up to 2^(x_width-1)
-            m.d.comb += x_mag.eq(Mux(x[-1], -x, x))
-            b_neg, b_mag, b_exp2 = x[-1], x_mag, Const(0, 1)
+            b_neg, b, b_exp2 = Const(0, 1), operands[2], Const(0, 1)
+            product = Signal(signed(self.product_width))
         else:
             m.submodules.a_dec = a_dec = OVPMagnitudeDecoder(self._act)
             m.d.comb += [a_dec.code.eq(operands[2]), a_dec.neighbour.eq(operands[3])]
-            b_neg, b_mag, b_exp2 = a_dec.neg, a_dec.mag, a_dec.exp2
-        magnitude, negate = Signal(self.product_width - 1), Signal()
+            b_neg, b, b_exp2 = a_dec.neg, a_dec.mag, a_dec.exp2
+            product = Signal(self.product_width - 1)
+        negate = Signal()
         shift = Cat(Const(0, 1), w_dec.exp2 + b_exp2)
-        m.d.comb += [magnitude.eq((w_dec.mag * b_mag) << shift),
-                     negate.eq(w_dec.neg ^ b_neg)]
-        return magnitude, negate
+        m.d.comb += [product.eq((w_dec.mag * b) << shift), negate.eq(w_dec.neg ^ b_neg)]
+        return product, negate

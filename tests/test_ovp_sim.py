@@ -1,7 +1,9 @@
 """OVP decoders and PEs in a real simulator against golden.ovp."""
 
 import pytest
+from amaranth.hdl import Fragment
 
+from hw.ovp import OVPMagnitudeDecoder, OVPParams
 from quantrtl.designs import build
 from sim.harness import run_vectors
 
@@ -56,3 +58,21 @@ def test_pe_accumulator_must_hold_a_product():
 def test_split_needs_8_bit_lanes():
     with pytest.raises(ValueError, match="split"):
         build("ovp-pe", ["w=ovp4", "act=ovp4", "split=1"])
+
+
+def test_ovp8_pe_random_e3m4():
+    """E3M4 outliers: 5-bit mantissas, exponents up to 9 (folded: 4), 7-bit magnitudes."""
+    verify("ovp-pe", ["w=ovp8", "act=ovp8", "e=3", "m=4", "acc=32"], mode="random",
+           count=20000, seed=10)
+
+
+@pytest.mark.parametrize("fmt, mag_width, exp2_width", [
+    (OVPParams.int4(), 3, 2),     # |int| <= 7; outliers 2 + m (odd exponent: 4 + 2m); exp <= 5
+    (OVPParams.flint4(), 3, 2),   # flint 6 = <1, 3> folds to <0, 6>; exp <= 6
+    (OVPParams.int8(), 7, 2),     # |int| <= 127; (32 + m) << 1 <= 126; exp <= 5
+    (OVPParams.int8(3, 4, 2), 7, 3)])  # 2 * (16 + m) <= 62; exp <= 9
+def test_magnitude_decoder_widths(fmt, mag_width, exp2_width):
+    dec = OVPMagnitudeDecoder(fmt)
+    assert dec.mag_width == mag_width
+    assert len(dec.mag) == mag_width and len(dec.exp2) == exp2_width
+    Fragment.get(dec, None)  # it elaborates
