@@ -287,20 +287,35 @@ class ExpIntMAC(wiring.Component):
 
     Ports: ``a_int`` signed ``a_int_width``, ``a_exp`` unsigned (values up to ``a_max_exp``),
     likewise ``b_*``; ``valid``, ``clear``; ``acc`` signed ``acc_width``, wrapping or
-    saturating. Latency ``pipeline + 1`` (stage 1 registers the shifted product).
+    saturating. Latency ``pipeline + 1`` (stage 1 registers the shifted product). With
+    ``split`` (integers of 5..8 bits) the integer multiply is four 4-bit multipliers
+    (``split_multiply``). ``max_product``: the largest product magnitude the lanes carry
+    (default: ``2^(a_int_width-1+a_max_exp) * 2^(b_int_width-1+b_max_exp)``); it sets the
+    product register's width and the accumulator's minimum.
     """
 
     @unused_if_invalid
     def __init__(self, *, a_int_width, a_max_exp, b_int_width, b_max_exp, acc_width=24,
-                 pipeline=0, overflow="wrap"):
+                 pipeline=0, overflow="wrap", split=False, max_product=None):
         for name, value in (("a_int_width", a_int_width), ("b_int_width", b_int_width)):
             if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 9:
                 raise ValueError(f"{name} must be 2..9, got {value!r}")
         for name, value in (("a_max_exp", a_max_exp), ("b_max_exp", b_max_exp)):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
                 raise ValueError(f"{name} must be 0..15, got {value!r}")
+        if not isinstance(split, bool):
+            raise ValueError(f"split must be a bool, got {split!r}")
+        if split and not 4 < max(a_int_width, b_int_width) <= 8:
+            raise ValueError("split multipliers need integer lanes of 5..8 bits")
+        widest = (1 << (a_int_width - 1 + a_max_exp)) * (1 << (b_int_width - 1 + b_max_exp))
+        if max_product is None:
+            max_product = widest
+        if isinstance(max_product, bool) or not isinstance(max_product, int) \
+                or not 1 <= max_product <= widest:
+            raise ValueError(f"max_product must be 1..{widest}, got {max_product!r}")
         self._a = (a_int_width, a_max_exp)
         self._b = (b_int_width, b_max_exp)
+        self._max_product, self._split = max_product, split
         check_accumulator(acc_width, self.product_width, pipeline, overflow)
         self._acc_width, self._pipeline, self._overflow = acc_width, pipeline, overflow
         super().__init__({
@@ -311,8 +326,8 @@ class ExpIntMAC(wiring.Component):
 
     @property
     def product_width(self) -> int:
-        (wa, ea), (wb, eb) = self._a, self._b
-        return _product_width(1 << (wa - 1) << ea, 1 << (wb - 1) << eb)
+        """Signed bits of the largest product."""
+        return _product_width(self._max_product, 1)
 
     @property
     def latency(self) -> int:
@@ -323,7 +338,7 @@ class ExpIntMAC(wiring.Component):
         ia, ea, ib, eb, valid, clear = delay(
             m, [self.a_int, self.a_exp, self.b_int, self.b_exp, self.valid, self.clear],
             self._pipeline - 1, "s")
-        prod = _exp_int_product(m, ia, ea, ib, eb, self.product_width)
+        prod = _exp_int_product(m, ia, ea, ib, eb, self.product_width, self._split)
         register_and_accumulate(m, self.acc, prod, valid, clear, self._pipeline,
                                 self._overflow)
         return m
@@ -338,12 +353,13 @@ class OVPPE(wiring.Component):
     ``acc_width``. Each cycle adds ``decode(w) * decode(a)`` (see the module docstring) to
     the accumulator. Latency ``pipeline + 1``.
 
-    Datapath: sign–magnitude lanes (``OVPMagnitudeDecoder``), an unsigned multiply of the
-    magnitudes, a left shift by an even amount, and the product's sign applied by the
-    accumulator (``~p`` plus carry-in). With ``split`` (8-bit integer lanes only) the lanes
-    are two's complement ``<exp, int>`` (``OVPElementDecoder``) and the signed integer
-    multiply is built from four 4-bit multipliers (``split_multiply``), as a mixed 4/8-bit
-    array would.
+    Datapath: sign–magnitude lanes (``OVPMagnitudeDecoder``), the weight's magnitude times
+    the activation's magnitude (or times the signed INT activation), a left shift by an
+    even amount, and the remaining sign applied by the accumulator (``~p`` plus carry-in).
+    With ``split`` (8-bit integer lanes only) the lanes are two's complement ``<exp, int>``
+    (``OVPElementDecoder``) feeding an ``ExpIntMAC`` whose signed integer multiply is four
+    4-bit multipliers (``split_multiply``), as a mixed 4/8-bit array would; its pipeline
+    registers hold the decoded lanes.
     """
 
     @unused_if_invalid
@@ -380,30 +396,38 @@ class OVPPE(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        if self._split:
+            self._split_datapath(m)
+            return m
         operands = [self.w, self.w_nb] + ([self.x] if self._act is None
                                           else [self.a, self.a_nb])
         *operands, valid, clear = delay(m, operands + [self.valid, self.clear],
                                         self._pipeline - 1, "s")
-        if self._split:
-            prod, negate = self._signed_product(m, operands), None
-        else:
-            prod, negate = self._magnitude_product(m, operands)
+        prod, negate = self._magnitude_product(m, operands)
         register_and_accumulate(m, self.acc, prod, valid, clear, self._pipeline,
                                 self._overflow, negate)
         return m
 
-    def _signed_product(self, m, operands):
-        """Two's complement lanes, the integer product from four 4-bit multipliers."""
-        m.submodules.w_dec = w_dec = OVPElementDecoder(self._w)
-        m.d.comb += [w_dec.code.eq(operands[0]), w_dec.neighbour.eq(operands[1])]
+    def _split_datapath(self, m):
+        """Two's complement lanes (``OVPElementDecoder``) into an ``ExpIntMAC`` whose
+        integer multiply is four 4-bit multipliers."""
+        w_dec = m.submodules.w_dec = OVPElementDecoder(self._w)
+        m.d.comb += [w_dec.code.eq(self.w), w_dec.neighbour.eq(self.w_nb)]
         if self._act is None:
-            ib, eb = operands[2], 0
+            b_int, b_exp, b_width, b_max_exp = self.x, Const(0, 1), len(self.x), 0
         else:
-            m.submodules.a_dec = a_dec = OVPElementDecoder(self._act)
-            m.d.comb += [a_dec.code.eq(operands[2]), a_dec.neighbour.eq(operands[3])]
-            ib, eb = a_dec.sig, a_dec.exp
-        return _exp_int_product(m, w_dec.sig, w_dec.exp, ib, eb, self.product_width,
-                                split=True)
+            a_dec = m.submodules.a_dec = OVPElementDecoder(self._act)
+            m.d.comb += [a_dec.code.eq(self.a), a_dec.neighbour.eq(self.a_nb)]
+            b_int, b_exp = a_dec.sig, a_dec.exp
+            b_width, b_max_exp = self._act.int_width, self._act.max_exp
+        mac = m.submodules.mac = ExpIntMAC(
+            a_int_width=self._w.int_width, a_max_exp=self._w.max_exp, b_int_width=b_width,
+            b_max_exp=b_max_exp, acc_width=self._acc_width, pipeline=self._pipeline,
+            overflow=self._overflow, split=True,
+            max_product=self._w.max_magnitude * self._b_max)
+        m.d.comb += [mac.a_int.eq(w_dec.sig), mac.a_exp.eq(w_dec.exp), mac.b_int.eq(b_int),
+                     mac.b_exp.eq(b_exp), mac.valid.eq(self.valid), mac.clear.eq(self.clear),
+                     self.acc.eq(mac.acc)]
 
     def _magnitude_product(self, m, operands):
         """Sign–magnitude lanes (``OVPMagnitudeDecoder``): ``(mag_w * b) << 2 * (exp2_w +

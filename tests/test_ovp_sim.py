@@ -3,7 +3,7 @@
 import pytest
 from amaranth.hdl import Fragment
 
-from hw.ovp import OVPMagnitudeDecoder, OVPParams
+from hw.ovp import ExpIntMAC, OVPMagnitudeDecoder, OVPParams
 from quantrtl.designs import build
 from sim.harness import run_vectors
 
@@ -76,3 +76,24 @@ def test_magnitude_decoder_widths(fmt, mag_width, exp2_width):
     assert dec.mag_width == mag_width
     assert len(dec.mag) == mag_width and len(dec.exp2) == exp2_width
     Fragment.get(dec, None)  # it elaborates
+
+
+@pytest.mark.parametrize("kwargs", [{"split": True},  # 4-bit lanes: nothing to split
+                                    {"split": 1},
+                                    {"max_product": 0},
+                                    {"max_product": (1 << 10) + 1},  # above 2^(3+2) * 2^(3+2)
+                                    {"max_product": 4, "acc_width": 3}])
+def test_bad_exp_int_mac_parameters(kwargs):
+    params = {"a_int_width": 4, "a_max_exp": 2, "b_int_width": 4, "b_max_exp": 2,
+              "acc_width": 16} | kwargs
+    with pytest.raises(ValueError):
+        ExpIntMAC(**params)
+
+
+def test_exp_int_mac_product_width_follows_max_product():
+    # OVP8 x OVP8: lanes of 8 bits with exponents up to 5 could reach 2^24, the values
+    # reach 2016^2 < 2^22: a 23-bit signed product.
+    mac = ExpIntMAC(a_int_width=8, a_max_exp=5, b_int_width=8, b_max_exp=5, acc_width=23,
+                    max_product=2016 * 2016, split=True)
+    assert mac.product_width == 23
+    Fragment.get(mac, None)
