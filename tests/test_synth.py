@@ -70,6 +70,14 @@ def test_xc7_is_area_only(int8_mac):
     assert r["fmax_mhz"] is None and r["luts"] > 50 and r["carry"] > 0
 
 
+def test_abc9_self_check_is_off_so_the_ovp8_pe_maps_on_xc7():
+    """ABC9's own mapping check (&verify) aborts on this netlist (an assertion in
+    Gia_ManDupCollapse_rec); the flow turns the check off."""
+    d = build("ovp-pe", ["w=ovp8", "act=ovp8", "acc=32"])
+    r = synthesize(d.rtl, "xc7", SynthFlags())
+    assert r["luts"] > 100 and r["carry"] > 0
+
+
 def test_second_run_comes_from_the_cache():
     d = build("int-mac", ["a=int4", "b=int4", "acc=8"])
     first = synthesize(d.rtl, "ice40-hx8k", SynthFlags(pnr=False))
