@@ -150,7 +150,10 @@ def register_and_accumulate(m: Module, acc: Signal, prod, valid, clear, pipeline
     control), then extend it to the accumulator and ``accumulate``.
 
     With ``negate`` (1 bit) the addend is ``-prod`` when ``negate`` is set: ``~prod`` plus
-    the accumulator adder's carry-in, so a sign–magnitude datapath needs no negator."""
+    the accumulator adder's carry-in, so a sign–magnitude datapath needs no negator. That
+    needs a signed accumulator (an unsigned one saturates on every subtraction)."""
+    if negate is not None and not acc.shape().signed:
+        raise ValueError("a negated addend needs a signed accumulator")
     if pipeline >= 1:
         extra = [] if negate is None else [negate]
         prod, valid, clear, *extra = delay(m, [prod, valid, clear] + extra, 1, "p")

@@ -301,8 +301,8 @@ class ExpIntMAC(wiring.Component):
             if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 9:
                 raise ValueError(f"{name} must be 2..9, got {value!r}")
         for name, value in (("a_max_exp", a_max_exp), ("b_max_exp", b_max_exp)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 15:
-                raise ValueError(f"{name} must be 0..15, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 31:
+                raise ValueError(f"{name} must be 0..31, got {value!r}")
         if not isinstance(split, bool):
             raise ValueError(f"split must be a bool, got {split!r}")
         if split and not 4 < max(a_int_width, b_int_width) <= 8:
@@ -356,7 +356,7 @@ class OVPPE(wiring.Component):
     Datapath: sign–magnitude lanes (``OVPMagnitudeDecoder``), the weight's magnitude times
     the activation's magnitude (or times the signed INT activation), a left shift by an
     even amount, and the remaining sign applied by the accumulator (``~p`` plus carry-in).
-    With ``split`` (8-bit integer lanes only) the lanes are two's complement ``<exp, int>``
+    With ``split`` (integer lanes of 5..8 bits) the lanes are two's complement ``<exp, int>``
     (``OVPElementDecoder``) feeding an ``ExpIntMAC`` whose signed integer multiply is four
     4-bit multipliers (``split_multiply``), as a mixed 4/8-bit array would; its pipeline
     registers hold the decoded lanes.
@@ -369,7 +369,8 @@ class OVPPE(wiring.Component):
             raise ValueError(f"split must be a bool, got {split!r}")
         b_int = x_width if act is None else act.int_width
         if split and not 4 < max(weight.int_width, b_int) <= 8:
-            raise ValueError("split multipliers need integer lanes of 5..8 bits (OVP8)")
+            raise ValueError("split multipliers need integer lanes of 5..8 bits (OVP8 or an "
+                             "INT activation of 5..8 bits)")
         self._w, self._act, self._split = weight, act, split
         if act is None:
             check_operand("x", x_width, True)
@@ -434,7 +435,7 @@ class OVPPE(wiring.Component):
         exp2_b)`` and the sign ``neg_w ^ neg_b``, which the accumulator applies. ``b`` is
         the activation's magnitude, or the signed INT activation itself. Against two's
         complement lanes: 129 -> 101 iCE40 LUT4s for OVP4 x OVP4 (16-bit accumulator),
-        168 -> 133 for OVP4 x INT8 (24-bit)."""
+        167 -> 133 for OVP4 x INT8 (24-bit)."""
         m.submodules.w_dec = w_dec = OVPMagnitudeDecoder(self._w)
         m.d.comb += [w_dec.code.eq(operands[0]), w_dec.neighbour.eq(operands[1])]
         if self._act is None:

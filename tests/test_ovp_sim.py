@@ -1,8 +1,9 @@
 """OVP decoders and PEs in a real simulator against golden.ovp."""
 
 import pytest
-from amaranth.hdl import Fragment
+from amaranth.hdl import Fragment, Module, Signal
 
+from hw.mac import register_and_accumulate
 from hw.ovp import ExpIntMAC, OVPMagnitudeDecoder, OVPParams
 from quantrtl.designs import build
 from sim.harness import run_vectors
@@ -38,7 +39,15 @@ def test_ovp4_pe_exhaustive(params):
 @pytest.mark.parametrize("params", ["w=ovp8 act=ovp8 acc=24 overflow=saturate",
                                     "w=ovp8 act=ovp8 acc=23 split=1",
                                     "w=ovp8 act=int8 acc=24 pipeline=2 split=1",
-                                    "w=ovp8 act=int8 acc=19 overflow=saturate"])
+                                    "w=ovp8 act=int8 acc=19 overflow=saturate",
+                                    "w=ovp8 act=ovp8 acc=24 pipeline=2",
+                                    # E4M3: exponents up to 17, also through ExpIntMAC
+                                    "w=ovp8 act=ovp8 e=4 m=3 acc=44 overflow=saturate",
+                                    "w=ovp8 act=int8 e=4 m=3 acc=44 split=1 pipeline=1",
+                                    # flint activations; OVP4 x INT8 saturating at the
+                                    # narrowest accumulator (the signed product negated)
+                                    "w=ovp4 act=ovp4-flint acc=20 overflow=saturate",
+                                    "w=ovp4 act=int8 acc=15 overflow=saturate"])
 def test_ovp8_pe_random(params):
     verify("ovp-pe", params.split(), mode="random", count=20000, seed=9)
 
@@ -97,3 +106,11 @@ def test_exp_int_mac_product_width_follows_max_product():
                     max_product=2016 * 2016, split=True)
     assert mac.product_width == 23
     Fragment.get(mac, None)
+
+
+def test_negated_addend_needs_a_signed_accumulator():
+    m, acc = Module(), Signal(16)  # unsigned: saturation would fire on every subtraction
+    with pytest.raises(ValueError, match="signed accumulator"):
+        register_and_accumulate(m, acc, Signal(8), Signal(), Signal(), 0, "saturate",
+                                negate=Signal())
+    Fragment.get(m, None)  # the module itself is fine (and so used)

@@ -9,7 +9,8 @@ from hw.rtl import RTL
 from quantrtl.cache import cache_root
 from quantrtl.designs import build
 from sim.harness import ToolError
-from synth.flow import SynthFlags, synthesize
+from synth.flow import SynthFlags, _synth_script, synthesize
+from synth.targets import TARGETS
 from synth.wrapper import wrapper_verilog
 
 FIELDS = {"design", "params", "target", "tools", "seed", "luts", "ffs", "dsps", "carry",
@@ -76,6 +77,9 @@ def test_abc9_self_check_is_off_so_the_ovp8_pe_maps_on_xc7():
     d = build("ovp-pe", ["w=ovp8", "act=ovp8", "acc=32"])
     r = synthesize(d.rtl, "xc7", SynthFlags())
     assert r["luts"] > 100 and r["carry"] > 0
+    for target in TARGETS.values():  # every target's script, also when the above is cached
+        script = _synth_script(target, SynthFlags(), ["u.v"], "u", None, None)
+        assert script.startswith("scratchpad -set abc9.verify 0; ")
 
 
 def test_second_run_comes_from_the_cache():
