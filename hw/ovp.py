@@ -31,7 +31,7 @@ from hw.mac import check_accumulator, check_operand, delay, register_and_accumul
     unused_if_invalid
 
 __all__ = ["OVPParams", "OVPElementDecoder", "OVPMagnitudeDecoder", "OVPPairDecoder",
-           "ExpIntMAC", "OVPPE", "split_multiply"]
+           "ExpIntMAC", "OVPPE", "split_multiply", "magnitude_lane_widths", "LANE_KINDS"]
 
 # flint4 magnitude field mmm -> (exponent, odd integer), from the flint4 table of the spec:
 # 000:0 001:1 010:2 011:3 100:16 101:8 110:4 111:6
@@ -166,13 +166,21 @@ class OVPElementDecoder(wiring.Component):
         return m
 
 
+def magnitude_lane_widths(fmt: OVPParams) -> tuple[int, int]:
+    """``(mag_width, exp2_width)`` of ``OVPMagnitudeDecoder``'s lanes: the largest folded
+    magnitude (a normal's, or an outlier mantissa ``2^M + m`` shifted left once) and the
+    largest ``exp // 2``."""
+    normal = 3 if fmt.normal == "flint" else fmt.bits - 1
+    return max(normal, fmt.man_bits + 2), max(1, (fmt.max_exp // 2).bit_length())
+
+
 class OVPMagnitudeDecoder(wiring.Component):
     """One OVP code, given its pair neighbour, to a sign–magnitude pair with an even shift
     (combinational): value = ``(-1)^neg * (mag << 2 * exp2)``.
 
-    Ports: ``code``, ``neighbour``: ``bits`` each; ``neg``: 1 bit, the code's sign bit (1 for
-    a victim, whose ``mag`` is 0); ``mag``: unsigned ``mag_width`` bits; ``exp2``: unsigned,
-    up to ``max_exp // 2``. It is ``<exp, |int|>`` of the spec with an odd ``exp`` folded
+    Ports: ``code``, ``neighbour``: ``bits`` each; ``neg``: 1 bit, set when the value is
+    negative (a victim's is 0); ``mag``: unsigned ``mag_width`` bits; ``exp2``: unsigned,
+    up to ``max_exp // 2`` (``magnitude_lane_widths``). It is ``<exp, |int|>`` of the spec with an odd ``exp`` folded
     into the integer: ``<e, i>`` becomes ``<e // 2, |i| << (e % 2)>``. A product of two
     such lanes then shifts by even amounts only, which saves a shifter stage. Abfloat and
     flint codes are sign–magnitude already; int normals need ``|v|`` (never
@@ -182,23 +190,20 @@ class OVPMagnitudeDecoder(wiring.Component):
     @unused_if_invalid
     def __init__(self, fmt: OVPParams):
         self._fmt = fmt
+        mag_width, exp2_width = magnitude_lane_widths(fmt)
         super().__init__({
             "code": In(fmt.bits), "neighbour": In(fmt.bits),
-            "neg": Out(1), "mag": Out(self.mag_width),
-            "exp2": Out(max(1, (fmt.max_exp // 2).bit_length())),
+            "neg": Out(1), "mag": Out(mag_width), "exp2": Out(exp2_width),
         })
 
     @property
     def mag_width(self) -> int:
-        """Bits of the largest folded magnitude: a normal's, or an outlier mantissa
-        ``2^M + m`` shifted left once."""
-        normal = 3 if self._fmt.normal == "flint" else self._fmt.bits - 1
-        return max(normal, self._fmt.man_bits + 2)
+        return magnitude_lane_widths(self._fmt)[0]
 
     def elaborate(self, platform):
         m = Module()
         fmt, code = self._fmt, self.code
-        _, outlier = _classify(m, fmt, code, self.neighbour)
+        victim, outlier = _classify(m, fmt, code, self.neighbour)
         mantissa = Const(1 << fmt.man_bits, fmt.man_bits + 1) | code[:fmt.man_bits]
         out_exp = Signal(fmt.exp_width)
         m.d.comb += out_exp.eq(code[fmt.man_bits:fmt.man_bits + fmt.exp_bits] + fmt.bias)
@@ -214,7 +219,7 @@ class OVPMagnitudeDecoder(wiring.Component):
                     norm_exp2 = Mux(field == f, exp // 2, norm_exp2)
                     norm_mag = Mux(field == f, odd << (exp % 2), norm_mag)
         m.d.comb += [
-            self.neg.eq(code[fmt.bits - 1]),
+            self.neg.eq(code[fmt.bits - 1] & ~victim),
             # A victim (the identifier) decodes as a normal to 0: int -0, flint field 000.
             self.exp2.eq(Mux(outlier, out_exp[1:], norm_exp2)),
             self.mag.eq(Mux(outlier, out_mag, norm_mag)),
@@ -222,24 +227,37 @@ class OVPMagnitudeDecoder(wiring.Component):
         return m
 
 
+LANE_KINDS = ("exp-int", "sign-magnitude")
+
+
 class OVPPairDecoder(wiring.Component):
-    """A packed OVP pair to two ``<exp, int>`` lanes (combinational).
+    """A packed OVP pair to two lanes (combinational).
 
     ``pair`` is ``2 * bits`` wide; with ``nibble_order="low-first"`` element 2k is in the
-    low half, with ``"high-first"`` in the high half. Lane 0 is element 2k.
+    low half, with ``"high-first"`` in the high half. Lane 0 is element 2k. With
+    ``lanes="exp-int"`` each lane is ``<exp, int>`` (``OVPElementDecoder``: ``exp0``,
+    ``int0``, ``exp1``, ``int1``); with ``"sign-magnitude"`` it is ``OVPMagnitudeDecoder``'s
+    ``neg0``, ``mag0``, ``exp2_0``, ``neg1``, ``mag1``, ``exp2_1``.
     """
 
     @unused_if_invalid
-    def __init__(self, fmt: OVPParams, nibble_order: str = "low-first"):
+    def __init__(self, fmt: OVPParams, nibble_order: str = "low-first", lanes: str = "exp-int"):
         if nibble_order not in NIBBLE_ORDERS:
             raise ValueError(f"nibble order must be one of {NIBBLE_ORDERS}, got "
                              f"{nibble_order!r}")
-        self._fmt, self._order = fmt, nibble_order
-        super().__init__({
-            "pair": In(2 * fmt.bits),
-            "exp0": Out(fmt.exp_width), "int0": Out(signed(fmt.int_width)),
-            "exp1": Out(fmt.exp_width), "int1": Out(signed(fmt.int_width)),
-        })
+        if lanes not in LANE_KINDS:
+            raise ValueError(f"lanes must be one of {LANE_KINDS}, got {lanes!r}")
+        self._fmt, self._order, self._lanes = fmt, nibble_order, lanes
+        ports = {"pair": In(2 * fmt.bits)}
+        for k in (0, 1):
+            if lanes == "exp-int":
+                ports.update({f"exp{k}": Out(fmt.exp_width),
+                              f"int{k}": Out(signed(fmt.int_width))})
+            else:
+                mag_width, exp2_width = magnitude_lane_widths(fmt)
+                ports.update({f"neg{k}": Out(1), f"mag{k}": Out(mag_width),
+                              f"exp2_{k}": Out(exp2_width)})
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -247,11 +265,15 @@ class OVPPairDecoder(wiring.Component):
         low, high = self.pair[:bits], self.pair[bits:]
         first, second = (low, high) if self._order == "low-first" else (high, low)
         for lane, (code, neighbour) in enumerate([(first, second), (second, first)]):
-            dec = OVPElementDecoder(self._fmt)
+            if self._lanes == "exp-int":
+                dec = OVPElementDecoder(self._fmt)
+                outs = {f"exp{lane}": dec.exp, f"int{lane}": dec.sig}
+            else:
+                dec = OVPMagnitudeDecoder(self._fmt)
+                outs = {f"neg{lane}": dec.neg, f"mag{lane}": dec.mag, f"exp2_{lane}": dec.exp2}
             m.submodules[f"lane{lane}"] = dec
-            m.d.comb += [dec.code.eq(code), dec.neighbour.eq(neighbour),
-                         getattr(self, f"exp{lane}").eq(dec.exp),
-                         getattr(self, f"int{lane}").eq(dec.sig)]
+            m.d.comb += [dec.code.eq(code), dec.neighbour.eq(neighbour)]
+            m.d.comb += [getattr(self, name).eq(value) for name, value in outs.items()]
         return m
 
 

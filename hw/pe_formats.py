@@ -1,15 +1,17 @@
 """PE types of the systolic arrays (``hw.array``) for the OliVe OVP and dINT formats.
 
 ``OVPArrayPE`` -- OliVe's array: every operand lane is one outlier–victim *pair* (two
-consecutive reduction elements ``2k, 2k+1``), decoded to ``<exp, int>`` lanes by one
-``hw.ovp.OVPPairDecoder`` per row (A, activations) and one per column (B, weights) on the
-array's edge; the decoded lanes ``Cat(exp0, int0, exp1, int1)`` travel through the array
-and every PE adds ``(int0_a * int0_b << (exp0_a + exp0_b)) + (int1_a * int1_b << (exp1_a +
-exp1_b))``, exactly (``hw.ovp._exp_int_product``). A is OVP-coded or, with ``a=None``, a
-plain pair of two signed ``x_width``-bit integers (W-OVP / A-INT8, OVPPE's ``act=None``);
-B is OVP-coded. Nibble order as ``OVPPairDecoder`` (``"low-first"``: element ``2k`` in the
-low half of the lane, the default of ``golden.ovp.pack_bytes``), the same on both sides.
-The accumulator holds ``sum a * b`` exactly, in LSB units of both formats.
+consecutive reduction elements ``2k, 2k+1``), decoded by one ``hw.ovp.OVPPairDecoder`` per
+row (A, activations) and one per column (B, weights) on the array's edge, to the
+sign–magnitude lanes of ``hw.ovp.OVPMagnitudeDecoder`` (value ``(-1)^neg * (mag << 2 *
+exp2)``, the cheaper datapath of ``hw.ovp.OVPPE``). The decoded lanes ``Cat(neg0, mag0,
+exp2_0, neg1, mag1, exp2_1)`` travel through the array and every PE adds, exactly, ``sum_k
+(-1)^(neg_a_k ^ neg_b_k) * (mag_a_k * mag_b_k << 2 * (exp2_a_k + exp2_b_k))``. A is
+OVP-coded or, with ``a=None``, a plain pair of two signed ``x_width``-bit integers (W-OVP /
+A-INT8, OVPPE's ``act=None``), which multiply B's magnitudes directly. B is OVP-coded.
+Nibble order as ``OVPPairDecoder`` (``"low-first"``: element ``2k`` in the low half of the
+lane, the default of ``golden.ovp.pack_bytes``), the same on both sides. The accumulator
+holds ``sum a * b`` exactly, in LSB units of both formats.
 
 ``DIntArrayPE`` -- dINT weights (B, sign–magnitude ``s|m..m``, ``hw.dint``) times signed
 INT activations (A): the step is ``w * x * 2^frac_bits`` exactly (fixed point, as
@@ -25,8 +27,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
 from hw.dint import dint_magnitudes, fixed_magnitudes, frac_bits
 from hw.mac import check_operand
-from hw.ovp import NIBBLE_ORDERS, OVPPairDecoder, OVPParams, _exp_int_product, \
-    _product_width
+from hw.ovp import NIBBLE_ORDERS, OVPPairDecoder, OVPParams, magnitude_lane_widths
 from hw.pe import PEType
 
 __all__ = ["OVPArrayPE", "DIntArrayPE", "DINT_DECODES", "ovp_params_name", "dint_name"]
@@ -98,7 +99,8 @@ class OVPArrayPE(PEType):
 
     @staticmethod
     def _lane_width(fmt: OVPParams) -> int:
-        return fmt.exp_width + fmt.int_width
+        mag_width, exp2_width = magnitude_lane_widths(fmt)
+        return 1 + mag_width + exp2_width
 
     @property
     def a_inner_width(self) -> int:
@@ -109,10 +111,10 @@ class OVPArrayPE(PEType):
         return 2 * self._lane_width(self._b)
 
     def _decode(self, m: Module, fmt: OVPParams, lane: Value, side: str) -> Value:
-        dec = OVPPairDecoder(fmt, self._order)
+        dec = OVPPairDecoder(fmt, self._order, lanes="sign-magnitude")
         m.submodules[_free_name(m, f"ovp_{side}_dec")] = dec
         m.d.comb += dec.pair.eq(lane)
-        return Cat(dec.exp0, dec.int0, dec.exp1, dec.int1)
+        return Cat(dec.neg0, dec.mag0, dec.exp2_0, dec.neg1, dec.mag1, dec.exp2_1)
 
     def decode_a(self, m, lane):
         return lane if self._a is None else self._decode(m, self._a, lane, "a")
@@ -121,15 +123,20 @@ class OVPArrayPE(PEType):
         return self._decode(m, self._b, lane, "b")
 
     def _elements(self, fmt: OVPParams | None, lane: Value):
-        """``[(int, exp), (int, exp)]`` of a decoded lane, element ``2k`` first."""
+        """``[(neg, factor, exp2), (neg, factor, exp2)]`` of a decoded lane, element ``2k``
+        first: value = ``(-1)^neg * (factor << 2 * exp2)``; ``factor`` is the unsigned
+        magnitude, or for a plain INT pair the signed integer itself (``neg = 0``)."""
         if fmt is None:
             w = self._x_width
-            return [(lane[:w].as_signed(), 0), (lane[w:2 * w].as_signed(), 0)] \
-                if self._order == "low-first" else \
-                [(lane[w:2 * w].as_signed(), 0), (lane[:w].as_signed(), 0)]
-        ew, width = fmt.exp_width, self._lane_width(fmt)
-        return [(lane[k * width + ew:(k + 1) * width].as_signed(), lane[k * width:k * width + ew])
-                for k in range(2)]
+            low, high = lane[:w].as_signed(), lane[w:2 * w].as_signed()
+            first, second = (low, high) if self._order == "low-first" else (high, low)
+            return [(Const(0, 1), first, Const(0, 1)), (Const(0, 1), second, Const(0, 1))]
+        mag_width, exp2_width = magnitude_lane_widths(fmt)
+        width, out = self._lane_width(fmt), []
+        for k in range(2):
+            field = lane[k * width:(k + 1) * width]
+            out.append((field[0], field[1:1 + mag_width], field[1 + mag_width:]))
+        return out
 
     def _max_element(self, fmt: OVPParams | None) -> int:
         return 1 << (self._x_width - 1) if fmt is None else fmt.max_magnitude
@@ -149,12 +156,22 @@ class OVPArrayPE(PEType):
                    for b0, b1 in self._pair_magnitudes(self._b))
 
     def step(self, m, a, b, mode):
-        width = _product_width(self._max_element(self._a), self._max_element(self._b))
-        products = [_exp_int_product(m, ia, ea, ib, eb, width)
-                    for (ia, ea), (ib, eb) in zip(self._elements(self._a, a),
-                                                  self._elements(self._b, b))]
-        total = Signal(signed(self.step_bound.bit_length() + 1))
-        m.d.comb += total.eq(products[0] + products[1])  # |sum| <= step_bound: exact
+        """Per element ``(factor_a * factor_b) << 2 * (exp2_a + exp2_b)``, inverted when the
+        signs differ; the two ``+1`` of the negations are added with the sum, as
+        ``hw.ovp.OVPPE`` lets its accumulator's carry-in do."""
+        width = self.step_bound.bit_length() + 1
+        addends, negs = [], []
+        for (na, fa, ea), (nb, fb, eb) in zip(self._elements(self._a, a),
+                                              self._elements(self._b, b)):
+            product, neg = Signal(signed(width)), Signal()
+            m.d.comb += [product.eq((fa * fb) << Cat(Const(0, 1), ea + eb)), neg.eq(na ^ nb)]
+            addend = Signal(width)
+            m.d.comb += addend.eq(product ^ neg.replicate(width))
+            addends.append(addend)
+            negs.append(neg)
+        total = Signal(signed(width))
+        # modulo 2^width, exact: |sum| <= step_bound < 2^(width - 1)
+        m.d.comb += total.eq(addends[0] + addends[1] + negs[0] + negs[1])
         return total
 
     def elements(self, mode):

@@ -682,14 +682,15 @@ def _port_width(text: str, module: str, port: str) -> int:
 def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Reference:
     """Compositional proof of an OVP cell (``hw.pe_formats.OVPArrayPE``), in one Yosys run
     on the unflattened RTL: (1) each edge decoder instance (``ovp_b_dec0``, ``ovp_a_dec0``)
-    against a (factored) case table of ``golden.ovp.decode_exp_int`` over every pair code;
+    against a (factored) case table over every pair code of ``golden.ovp.decode_exp_int``'s
+    ``<e, i>`` in the cell's sign–magnitude form ``<i < 0, |i| << (e % 2), e // 2>``;
     (2) the cell with the decoder instances cut out (``expose -evert``: their outputs
-    become free inputs) against ``sum_k (int_a_k * int_b_k) <<< (exp_a_k + exp_b_k)`` for
-    every decoded lane in the golden tables' ranges (an ``assume``). (1) says the decoded
-    lanes are golden's, (2) that the arithmetic on any such lanes is, so together the cell
-    equals golden on every input. One SAT call over the uncut cell did not end in 10
-    minutes for OVP x INT8 (its reference relates two differently built decoders feeding
-    the multipliers); cut, the OVP8 x INT8 cell proves in seconds."""
+    become free inputs) against ``sum_k (-1)^(neg_a_k ^ neg_b_k) * (mag_a_k * mag_b_k) <<<
+    2 * (exp2_a_k + exp2_b_k)`` for every decoded lane in the golden tables' ranges (an
+    ``assume``). (1) says the decoded lanes are golden's, (2) that the arithmetic on any
+    such lanes is, so together the cell equals golden on every input. One SAT call over
+    the uncut cell did not end in 10 minutes for OVP x INT8 (its reference relates two
+    differently built decoders feeding the multipliers); cut, it proves in seconds."""
     from golden.ovp import decode_exp_int
     rtl = design.rtl
     top, sw = rtl.top, widths["step"]
@@ -705,21 +706,22 @@ def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Refere
         fmt = getattr(kind, side)
         module, inst = found[side]
         bits = fmt.bits
-        ew, iw = (_port_width(rtl.text, module, n) for n in ("exp0", "int0"))
+        mw, ew = (_port_width(rtl.text, module, n) for n in ("mag0", "exp2_0"))
         sel = torch.arange(1 << (2 * bits))
         pairs = torch.stack([sel & ((1 << bits) - 1), sel >> bits], -1)  # low-first
         exp, integer = decode_exp_int(pairs, fmt)
+        neg, mag, exp2 = (integer < 0).long(), integer.abs() << (exp % 2), exp // 2
         dec = f"{top}_{inst}_golden"
         outs = []
         for k in (0, 1):
-            outs += [(f"exp{k}", ew, exp[:, k].tolist()), (f"int{k}", iw, integer[:, k].tolist())]
-            e_max = max(exp[:, k].tolist())
-            i_min, i_max = min(integer[:, k].tolist()), max(integer[:, k].tolist())
-            e, i = f"\\{inst}.exp{k} ", f"\\{inst}.int{k} "
-            ports += [f"input wire [{ew - 1}:0] {e}", f"input wire [{iw - 1}:0] {i}"]
-            assumes += [f"{e} <= {ew}'d{e_max}", f"$signed({i}) >= {i_min}",
-                        f"$signed({i}) <= {i_max}"]
-            lanes.setdefault(side, []).append((f"$signed({i})", e))
+            outs += [(f"neg{k}", 1, neg[:, k].tolist()), (f"mag{k}", mw, mag[:, k].tolist()),
+                     (f"exp2_{k}", ew, exp2[:, k].tolist())]
+            n, g, e = (f"\\{inst}.{name} " for name in (f"neg{k}", f"mag{k}", f"exp2_{k}"))
+            ports += [f"input wire {n}", f"input wire [{mw - 1}:0] {g}",
+                      f"input wire [{ew - 1}:0] {e}"]
+            assumes += [f"{g} <= {mw}'d{int(mag[:, k].max())}",
+                        f"{e} <= {ew}'d{int(exp2[:, k].max())}"]
+            lanes.setdefault(side, []).append((n, f"$signed({{1'b0, {g}}})", e))
         texts.append(f"module {dec}(input wire [{2 * bits - 1}:0] pair, " +
                      ", ".join(f"output reg [{w - 1}:0] {n}" for n, w, _ in outs) + ");\n" +
                      _table("pair", 2 * bits, outs, False, "t") + "\nendmodule\n")
@@ -729,15 +731,19 @@ def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Refere
                    f"sat -prove trigger 0 -show-inputs -show-outputs miter_{side}"]
     if kind.a is None:  # a plain pair of int8 values, element 2k in the low byte
         w = widths["a"] // 2
-        lanes["a"] = [(f"$signed(a[{w - 1}:0])", "0"), (f"$signed(a[{2 * w - 1}:{w}])", "0")]
+        lanes["a"] = [("1'b0", f"$signed(a[{w - 1}:0])", "1'b0"),
+                      ("1'b0", f"$signed(a[{2 * w - 1}:{w}])", "1'b0")]
     core = f"{top}_core_golden"
     body = [f"module {core}(input wire [{widths['a'] - 1}:0] a, "
             f"input wire [{widths['b'] - 1}:0] b, output wire [{sw - 1}:0] step, " +
             ", ".join(ports) + ");"]
     body += [f"  assign \\{found[side][1]}.pair = {side};" for side in sides]
-    total = " + ".join(f"(({ia} * {ib}) <<< (8'd0 + {ea} + {eb}))"  # 8-bit shift amount
-                       for (ia, ea), (ib, eb) in zip(lanes["a"], lanes["b"]))
-    body += [f"  wire signed [{ext - 1}:0] exact = {total};",
+    terms = []
+    for k, ((na, fa, ea), (nb, fb, eb)) in enumerate(zip(lanes["a"], lanes["b"])):
+        body.append(f"  wire signed [{ext - 1}:0] p{k} = ({fa} * {fb}) <<< "
+                    f"(8'd0 + 2 * ({ea} + {eb}));")  # 8-bit shift amount
+        terms.append(f"(({na} ^ {nb}) ? -p{k} : p{k})")
+    body += [f"  wire signed [{ext - 1}:0] exact = {' + '.join(terms)};",
              f"  assign step = exact[{sw - 1}:0];",
              "  always @* assume(" + " && ".join(f"({c})" for c in assumes) + ");",
              "endmodule", ""]
@@ -749,9 +755,13 @@ def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Refere
         "sat -prove trigger 0 -set-assumes -show-inputs -show-outputs miter"]
     method = (f"compositional SAT (yosys): the edge decoder{'s' if len(sides) > 1 else ''} "
               f"({', '.join(found[s][1] for s in sides)}) against case tables of "
-              f"golden.ovp.decode_exp_int over every pair code, then the cell with them cut "
-              f"out (expose -evert) against a behavioural `*`/`<<<` step of any decoded "
-              f"<exp, int> lanes in golden's ranges")
+              f"golden.ovp.decode_exp_int over every pair code, in sign-magnitude form, then "
+              f"the cell with them cut out (expose -evert) against a behavioural `*`/`<<<` "
+              f"step of any decoded <neg, mag, exp2> lanes in golden's ranges")
+
+    def lane_value(fields: dict, k: int) -> str:
+        neg, mag, exp2 = (fields[f"{n}"][0] for n in (f"neg{k}", f"mag{k}", f"exp2_{k}"))
+        return f"{'-' if neg else ''}{mag} << {2 * exp2}"
 
     def explain(steps, text):
         row = steps[max(steps)]
@@ -759,16 +769,15 @@ def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Refere
         if "pair" in ins:  # a decoder: which one is the last miter before the model
             tail = text[:text.rfind("Signal Name")]
             side = max(sides, key=lambda s: tail.rfind(f"miter_{s}"))
+            names = [(f"neg{k}", f"mag{k}", f"exp2_{k}") for k in (0, 1)]
             lanes_text = "; ".join(
-                f"element {k}: golden <{gold[f'exp{k}'][0]}, {_signed(*gold[f'int{k}'])}>, "
-                f"unit <{gate[f'exp{k}'][0]}, {_signed(*gate[f'int{k}'])}>" for k in (0, 1)
-                if f"exp{k}" in gold and f"exp{k}" in gate)
+                f"element {k}: golden {lane_value(gold, k)}, unit {lane_value(gate, k)}"
+                for k in (0, 1) if all(n in gold and n in gate for n in names[k]))
             return (f"edge decoder {found[side][1]}: pair=0x{ins['pair'][0]:x}: "
                     f"{lanes_text}")
         if "a" not in ins or "step" not in gold:
             return None
-        decoded = ", ".join(f"{name}={_signed(*v) if '.int' in name else v[0]}"
-                            for name, v in sorted(ins.items()) if "." in name)
+        decoded = ", ".join(f"{name}={v[0]}" for name, v in sorted(ins.items()) if "." in name)
         return (f"cell with the decoders cut: a=0x{ins['a'][0]:x}, decoded lanes {decoded}: "
                 f"golden step {_signed(*gold['step'])}, unit step {_signed(*gate['step'])}")
 

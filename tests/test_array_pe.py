@@ -103,27 +103,31 @@ def test_a_wrong_bias_in_the_cells_edge_decoder_is_named_with_its_pair():
     result = prove("array-pe", ["pe=ovp", "a=int8", "b=ovp8"], rtl=broken)
     assert not result.proved
     match = re.match(r"edge decoder ovp_b_dec0: pair=0x80([0-9a-f]{2}): element 0: golden "
-                     r"<(\d+), (-?\d+)>, unit <(\d+), (-?\d+)>; element 1: golden <0, 0>, "
-                     r"unit <0, 0>$", result.counterexample)
+                     r"(-?)(\d+) << (\d+), unit (-?)(\d+) << (\d+); element 1: golden 0 << 0, "
+                     r"unit 0 << 0$", result.counterexample)
     assert match, result.counterexample  # element 1 is the identifier 0x80: 0 is an outlier
-    _, gold_exp, gold_int, unit_exp, unit_int = match.groups()
-    assert int(gold_exp) == int(unit_exp) + 1 and gold_int == unit_int
+    _, g_sign, g_mag, g_shift, u_sign, u_mag, u_shift = match.groups()
+    # one exponent less: the unit's outlier is half golden's, with the same sign
+    assert g_sign == u_sign and int(g_mag) << int(g_shift) == 2 * (int(u_mag) << int(u_shift))
 
 
 def test_crossed_lanes_in_the_cut_cell_are_a_counterexample_in_decoded_lanes():
-    broken = _ovp8_cell("$signed(a[15:8]) * $signed(int1)", "$signed(a[15:8]) * $signed(int0)")
+    broken = _ovp8_cell("$signed(a[15:8]) * $signed({ 1'h0, mag1 })",
+                        "$signed(a[15:8]) * $signed({ 1'h0, mag0 })")
     result = prove("array-pe", ["pe=ovp", "a=int8", "b=ovp8"], rtl=broken)
     assert not result.proved
     cex = result.counterexample
     assert cex.startswith("cell with the decoders cut: a=0x"), cex
-    lanes = dict(re.findall(r"ovp_b_dec0\.(\w+)=(-?\d+)", cex))
-    assert set(lanes) == {"exp0", "exp1", "int0", "int1"} and lanes["int0"] != lanes["int1"]
+    lanes = {k: int(v) for k, v in re.findall(r"ovp_b_dec0\.(\w+)=(\d+)", cex)}
+    assert set(lanes) == {"neg0", "mag0", "exp2_0", "neg1", "mag1", "exp2_1"}, cex
+    assert lanes["mag0"] != lanes["mag1"], cex
     a = int(re.search(r"a=0x([0-9a-f]+)", cex).group(1), 16)
     hi = (a >> 8) - 256 * (a >> 15)
     gold, unit = map(int, re.findall(r"step (-?\d+)", cex))
-    # the unit multiplied a's high byte by element 0's integer instead of element 1's
-    e1, i0, i1 = int(lanes["exp1"]), int(lanes["int0"]), int(lanes["int1"])
-    assert (gold - unit) % (1 << 19) == (hi * (i1 - i0) << e1) % (1 << 19), cex
+    # the unit multiplied a's high byte by element 0's magnitude instead of element 1's
+    sign = -1 if lanes["neg1"] else 1
+    diff = sign * hi * (lanes["mag1"] - lanes["mag0"]) << 2 * lanes["exp2_1"]
+    assert (gold - unit) % (1 << 19) == diff % (1 << 19), cex
 
 
 def test_a_flattened_ovp_cell_is_refused_before_yosys_runs(tmp_path):
