@@ -74,8 +74,9 @@ class OVPArrayPE(PEType):
     """OVP pairs on both sides (or a plain INT pair on A); see the module docstring.
 
     Lanes: ``a_width = 2 * a.bits`` (``2 * x_width`` for a plain pair), ``b_width = 2 *
-    b.bits``; inside the array ``2 * (exp_width + int_width)`` bits per OVP lane. One mode,
-    ``"<a>x<b>"`` (``ovp4xovp4``, ``int8xovp8``, ...); ``elements = 2``.
+    b.bits``; inside the array ``2 * (1 + mag_width + exp2_width)`` bits per OVP lane
+    (``hw.ovp.magnitude_lane_widths``). One mode, ``"<a>x<b>"`` (``ovp4xovp4``,
+    ``int8xovp8``, ...); ``elements = 2``.
     """
 
     name = "ovp"
