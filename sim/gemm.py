@@ -279,7 +279,10 @@ def step_vectors(kind, *, step_width: int, mode: str, count: int = 0,
     ``mode="exhaustive"``: every A code x every B code in every mode of ``kind``.
     ``"random"``: per mode, ``kind``'s fills, then ``count`` pairs (shared between the
     modes) as every combination of ``kind.draw``'s lanes: 64 B lanes x ``count / 64 / modes``
-    A lanes (so the draw's edge-case share reaches both sides).
+    A lanes (so the draw's edge-case share reaches both sides). A kind with a ``sweep(gen,
+    side)`` (OVP: every element code in each pair position) adds swept A lanes x the 64
+    drawn B lanes and the drawn A lanes x swept B lanes; the drawn A lanes shrink so that
+    the total stays near ``count`` (at least one A lane).
     """
     mw = mode_width(kind)
     a_list, b_list, m_list, steps = [], [], [], []
@@ -306,7 +309,18 @@ def step_vectors(kind, *, step_width: int, mode: str, count: int = 0,
         for m in kind.modes:
             for fa, fb in kind.fills(m):
                 add(torch.tensor([[fa]]), torch.tensor([[fb]]), m)
-            add(kind.draw(gen, (per_mode, 1), "a", m), kind.draw(gen, (1, 64), "b", m), m)
+            if not hasattr(kind, "sweep"):
+                add(kind.draw(gen, (per_mode, 1), "a", m), kind.draw(gen, (1, 64), "b", m), m)
+                continue
+            sweep_a, sweep_b = kind.sweep(gen, "a"), kind.sweep(gen, "b")
+            budget = -(-count // len(kind.modes)) - 64 * len(sweep_a)
+            drawn = max(1, -(-budget // (64 + len(sweep_b))))
+            a = kind.draw(gen, (drawn,), "a", m)
+            b = kind.draw(gen, (64,), "b", m)
+            # drawn and swept A lanes x drawn B lanes, drawn A lanes x swept B lanes
+            add(torch.cat([a, sweep_a]).reshape(-1, 1), b.reshape(1, -1), m)
+            if len(sweep_b):
+                add(a.reshape(-1, 1), sweep_b.reshape(1, -1), m)
     else:
         raise ValueError(f"unknown vector mode {mode!r}")
     stimulus = {"a": [v & ((1 << kind.a_width) - 1) for v in a_list],

@@ -151,6 +151,23 @@ class OVPOperands:
         second = torch.where(u < 0.4, second, torch.where(u < 0.75, o_second, pick[:, 1]))
         return self._pack(first, second, bits, order).reshape(shape)
 
+    def sweep(self, gen, side):
+        """Lanes (1-D) that put every element code in each position of a pair, once beside
+        the identifier and once beside a random other code: ``4 * 2^bits`` lanes, none for
+        a plain INT side. A decoder bug tied to one code value (a comparison with the
+        identifier that ignores a bit, say) is then met by every bench."""
+        fmt, order = self._side(side)
+        if fmt is None:
+            return torch.zeros(0, dtype=torch.int64)
+        bits, ident = fmt.bits, fmt.identifier
+        codes = torch.arange(1 << bits)
+        other = torch.randint((1 << bits) - 1, codes.shape, generator=gen)
+        other = other + (other >= ident).to(torch.int64)  # any code but the identifier
+        ids = torch.full_like(codes, ident)
+        first = torch.cat([codes, ids, codes, other])
+        second = torch.cat([ids, codes, other, codes])
+        return self._pack(first, second, bits, order)
+
     def fills(self, mode):
         """Zeros, the largest products of both signs, outliers that meet victims, and the
         largest normal pairs (``K = max_k`` of them fills the accumulator to its bound)."""

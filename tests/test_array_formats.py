@@ -169,6 +169,24 @@ def test_ovp_draws_cover_outliers_and_victims(fmt):
     assert (ident.sum(1) == 0).sum() > 50                      # normal pairs
 
 
+@pytest.mark.parametrize("params, code_bits", [("pe=ovp a=int8 b=ovp8", {"b": 8}),
+                                               ("pe=ovp", {"a": 4, "b": 4})])
+def test_ovp_cell_benches_sweep_every_code_in_each_position(params, code_bits):
+    """Every B element code (and A's, when OVP) sits in each pair position of some lane,
+    beside the identifier and beside another code: a decoder that misreads one code value
+    cannot pass the random bench."""
+    vectors = build("array-pe", params.split()).vectors("random", 4000, 1)
+    for side, bits in code_bits.items():
+        lanes = torch.tensor(vectors.stimulus[side])
+        first, second = lanes & ((1 << bits) - 1), lanes >> bits
+        ident = 1 << (bits - 1)
+        for position, (here, there) in enumerate([(first, second), (second, first)]):
+            for beside_identifier in (True, False):
+                partner = (there == ident) if beside_identifier else (there != ident)
+                seen = set(here[partner].tolist())
+                assert seen == set(range(1 << bits)), (side, position, beside_identifier)
+
+
 def test_dint_draws_cover_denormals_and_extremes():
     kind = DIntOperands(IntFormat(8), DIntFormat(4))
     gen = torch.Generator().manual_seed(3)
