@@ -14,16 +14,17 @@ from the format's parameters alone, never from ``golden/``:
 A pair whose both codes are identifiers (never produced by the encoder) decodes to two
 victims, ``<0, 0>`` and ``<0, 0>``.
 
-``OVPElementDecoder`` gives two's complement lanes, as the spec writes them (the arrays' edge
-decoders); ``OVPMagnitudeDecoder`` gives the same values as sign–magnitude lanes with even
-shifts, the cheaper datapath ``OVPPE`` uses.
+``OVPElementDecoder`` gives two's complement lanes, as the spec writes them (the
+``ovp-decoder`` design, ``OVPPE`` with ``split``); ``OVPMagnitudeDecoder`` gives the same
+values as sign–magnitude lanes with even shifts, the cheaper datapath of ``OVPPE`` and of
+the arrays' OVP cells (``hw.pe_formats.OVPArrayPE``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -31,7 +32,8 @@ from hw.mac import check_accumulator, check_operand, delay, register_and_accumul
     unused_if_invalid
 
 __all__ = ["OVPParams", "OVPElementDecoder", "OVPMagnitudeDecoder", "OVPPairDecoder",
-           "ExpIntMAC", "OVPPE", "split_multiply", "magnitude_lane_widths", "LANE_KINDS"]
+           "ExpIntMAC", "OVPPE", "split_multiply", "magnitude_lane_widths",
+           "even_shift_product", "LANE_KINDS"]
 
 # flint4 magnitude field mmm -> (exponent, odd integer), from the flint4 table of the spec:
 # 000:0 001:1 010:2 011:3 100:16 101:8 110:4 111:6
@@ -180,8 +182,9 @@ class OVPMagnitudeDecoder(wiring.Component):
 
     Ports: ``code``, ``neighbour``: ``bits`` each; ``neg``: 1 bit, set when the value is
     negative (a victim's is 0); ``mag``: unsigned ``mag_width`` bits; ``exp2``: unsigned,
-    up to ``max_exp // 2`` (``magnitude_lane_widths``). It is ``<exp, |int|>`` of the spec with an odd ``exp`` folded
-    into the integer: ``<e, i>`` becomes ``<e // 2, |i| << (e % 2)>``. A product of two
+    up to ``max_exp // 2`` (widths: ``magnitude_lane_widths``). It is ``<exp, |int|>`` of
+    the spec with an odd ``exp`` folded into the integer: ``<e, i>`` becomes ``<e // 2,
+    |i| << (e % 2)>``. A product of two
     such lanes then shifts by even amounts only, which saves a shifter stage. Abfloat and
     flint codes are sign–magnitude already; int normals need ``|v|`` (never
     ``-2^(bits-1)``, which is the identifier).
@@ -241,7 +244,8 @@ class OVPPairDecoder(wiring.Component):
     """
 
     @unused_if_invalid
-    def __init__(self, fmt: OVPParams, nibble_order: str = "low-first", lanes: str = "exp-int"):
+    def __init__(self, fmt: OVPParams, nibble_order: str = "low-first",
+                 lanes: str = "exp-int"):
         if nibble_order not in NIBBLE_ORDERS:
             raise ValueError(f"nibble order must be one of {NIBBLE_ORDERS}, got "
                              f"{nibble_order!r}")
@@ -301,6 +305,15 @@ def _exp_int_product(m: Module, ia, ea, ib, eb, width: int, split: bool = False)
     integer = split_multiply(m, ia, ib) if split else ia * ib
     m.d.comb += prod.eq(integer << (ea + eb))
     return prod
+
+
+def even_shift_product(m: Module, fa, exp2_a, fb, exp2_b, shape) -> Signal:
+    """``(fa * fb) << 2 * (exp2_a + exp2_b)`` as a ``shape`` signal: the product of two
+    ``OVPMagnitudeDecoder`` lanes (their magnitudes, or a signed INT factor with
+    ``exp2 = 0``), before its sign."""
+    product = Signal(shape)
+    m.d.comb += product.eq((fa * fb) << Cat(Const(0, 1), exp2_a + exp2_b))
+    return product
 
 
 class ExpIntMAC(wiring.Component):
@@ -462,13 +475,13 @@ class OVPPE(wiring.Component):
         m.d.comb += [w_dec.code.eq(operands[0]), w_dec.neighbour.eq(operands[1])]
         if self._act is None:
             b_neg, b, b_exp2 = Const(0, 1), operands[2], Const(0, 1)
-            product = Signal(signed(self.product_width))
+            shape = signed(self.product_width)
         else:
             m.submodules.a_dec = a_dec = OVPMagnitudeDecoder(self._act)
             m.d.comb += [a_dec.code.eq(operands[2]), a_dec.neighbour.eq(operands[3])]
             b_neg, b, b_exp2 = a_dec.neg, a_dec.mag, a_dec.exp2
-            product = Signal(self.product_width - 1)
+            shape = unsigned(self.product_width - 1)
+        product = even_shift_product(m, w_dec.mag, w_dec.exp2, b, b_exp2, shape)
         negate = Signal()
-        shift = Cat(Const(0, 1), w_dec.exp2 + b_exp2)
-        m.d.comb += [product.eq((w_dec.mag * b) << shift), negate.eq(w_dec.neg ^ b_neg)]
+        m.d.comb += negate.eq(w_dec.neg ^ b_neg)
         return product, negate

@@ -27,7 +27,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
 from hw.dint import dint_magnitudes, fixed_magnitudes, frac_bits
 from hw.mac import check_operand
-from hw.ovp import NIBBLE_ORDERS, OVPPairDecoder, OVPParams, magnitude_lane_widths
+from hw.ovp import NIBBLE_ORDERS, OVPPairDecoder, OVPParams, even_shift_product, \
+    magnitude_lane_widths
 from hw.pe import PEType
 
 __all__ = ["OVPArrayPE", "DIntArrayPE", "DINT_DECODES", "ovp_params_name", "dint_name"]
@@ -164,8 +165,8 @@ class OVPArrayPE(PEType):
         addends, negs = [], []
         for (na, fa, ea), (nb, fb, eb) in zip(self._elements(self._a, a),
                                               self._elements(self._b, b)):
-            product, neg = Signal(signed(width)), Signal()
-            m.d.comb += [product.eq((fa * fb) << Cat(Const(0, 1), ea + eb)), neg.eq(na ^ nb)]
+            product, neg = even_shift_product(m, fa, ea, fb, eb, signed(width)), Signal()
+            m.d.comb += neg.eq(na ^ nb)
             addend = Signal(width)
             m.d.comb += addend.eq(product ^ neg.replicate(width))
             addends.append(addend)
