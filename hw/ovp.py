@@ -1,5 +1,6 @@
-"""OliVe outlier–victim pair (OVP) hardware: decoders to ``<exponent, integer>`` lanes,
-an exponent–integer MAC, and processing elements that take OVP-coded operands.
+"""OliVe outlier–victim pair (OVP) hardware: decoders to ``<exponent, integer>`` lanes
+(two's complement or sign–magnitude), an exponent–integer MAC, and processing elements
+that take OVP-coded operands.
 
 The format follows ``shared/spec/formats.md`` (section OVP); this module builds its logic
 from the format's parameters alone, never from ``golden/``:

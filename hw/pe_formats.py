@@ -140,9 +140,6 @@ class OVPArrayPE(PEType):
             out.append((field[0], field[1:1 + mag_width], field[1 + mag_width:]))
         return out
 
-    def _max_element(self, fmt: OVPParams | None) -> int:
-        return 1 << (self._x_width - 1) if fmt is None else fmt.max_magnitude
-
     def _pair_magnitudes(self, fmt: OVPParams | None) -> list[tuple[int, int]]:
         """The largest element magnitudes a pair can decode to, per case."""
         if fmt is None:

@@ -54,12 +54,13 @@ Array cells (``array-pe``, ``hw.pe.PEStep``: a PE type's edge decoders and step 
 are combinational; the reference is a behavioural step from golden: INT operands and the
 mixed-precision lanes' fields (``golden.mixed.FIELDS``) multiplied with ``*`` (an 8-bit
 field written as ``16 * signed high nibble + unsigned low nibble``, an identity that keeps
-SAT to 4-bit products), a dINT weight's fixed-point value and an OVP pair's ``<exp, int>``
-as case tables of golden, shifted with ``<<<``; mode indices that name no mode are
-excluded by an ``assume``. Script: ``sat -prove trigger 0 -set-assumes``. OVP cells are
-proved compositionally in one Yosys run (``_ovp_step_reference``): each edge decoder
-instance against golden's table of every pair code, then the cell with the decoders cut
-out (``expose -evert``) against ``*``/``<<<`` of any decoded lanes in golden's ranges; an
+SAT to 4-bit products) and a dINT weight's fixed-point value as a case table of golden,
+shifted with ``<<<``; mode indices that name no mode are excluded by an ``assume``.
+Script: ``sat -prove trigger 0 -set-assumes``. OVP cells are proved compositionally in
+one Yosys run (``_ovp_step_reference``): each edge decoder instance against golden's
+``<exp, int>`` table of every pair code in the cells' sign–magnitude form, then the cell
+with the decoders cut out (``expose -evert``) against ``*``/``<<<`` of any decoded lanes
+in golden's ranges; an
 uncut OVP8 x INT8 cell (65,536 weight pair codes feeding two 8-bit multipliers) does not
 prove in 10 minutes, cut it takes seconds. The cut needs the unflattened RTL.
 
@@ -264,7 +265,15 @@ def _table(select: str, width: int, outputs: list[tuple[str, int, list[int]]],
     Up to ``FULL_TABLE_LIMIT`` codes: one flat case statement for all outputs. Beyond, a
     lossless factoring per output: codes of one half of ``select`` that give the same
     column over the other half share a class; the table is ``case ({class, other half})``.
+    A value that does not fit its output (as signed or unsigned ``width`` bits) raises
+    ``ValueError``: the widths come from the unit under proof, and truncating golden's
+    values to a port too narrow would hide that bug.
     """
+    for name, w, values in outputs:
+        wrong = [v for v in values if not -(1 << (w - 1)) <= v < 1 << w]
+        if wrong:
+            raise ValueError(f"the unit's {w}-bit {name} cannot hold golden's value "
+                             f"{wrong[0]}: a port too narrow cannot be proved")
     n = 1 << width
     lines = []
     if declare:
@@ -741,7 +750,7 @@ def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Refere
     terms = []
     for k, ((na, fa, ea), (nb, fb, eb)) in enumerate(zip(lanes["a"], lanes["b"])):
         body.append(f"  wire signed [{ext - 1}:0] p{k} = ({fa} * {fb}) <<< "
-                    f"(8'd0 + 2 * ({ea} + {eb}));")  # 8-bit shift amount
+                    f"(8'd2 * ({ea} + {eb}));")  # an 8-bit shift amount
         terms.append(f"(({na} ^ {nb}) ? -p{k} : p{k})")
     body += [f"  wire signed [{ext - 1}:0] exact = {' + '.join(terms)};",
              f"  assign step = exact[{sw - 1}:0];",

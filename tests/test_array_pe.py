@@ -148,3 +148,23 @@ def test_a_flattened_ovp_cell_is_refused_before_yosys_runs(tmp_path):
 def test_bad_cell_parameters(bad):
     with pytest.raises(ValueError):
         build("array-pe", bad.split())
+
+
+def test_a_lane_port_too_narrow_for_golden_is_refused(monkeypatch):
+    """The decoder tables take their widths from the unit: a magnitude port one bit short
+    must not prove by truncating golden's values to fit."""
+    import hw.ovp
+    import hw.pe_formats
+    real = hw.ovp.magnitude_lane_widths
+
+    def narrow(fmt):
+        mag_width, exp2_width = real(fmt)
+        return mag_width - 1, exp2_width
+    monkeypatch.setattr(hw.ovp, "magnitude_lane_widths", narrow)
+    monkeypatch.setattr(hw.pe_formats, "magnitude_lane_widths", narrow)
+    broken = build("array-pe", ["pe=ovp", "a=int8", "b=ovp8"]).rtl
+    monkeypatch.undo()
+    assert broken.text != build("array-pe", ["pe=ovp", "a=int8", "b=ovp8"]).rtl.text
+    too_big = "(6[4-9]|[7-9][0-9]|1[0-9][0-9])"  # a magnitude of 64..199 in 6 bits
+    with pytest.raises(ValueError, match=f"6-bit mag0 cannot hold golden's value {too_big}"):
+        prove("array-pe", ["pe=ovp", "a=int8", "b=ovp8"], rtl=broken)
