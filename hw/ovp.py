@@ -471,7 +471,7 @@ class OVPPE(wiring.Component):
         exp2_b)`` and the sign ``neg_w ^ neg_b``, which the accumulator applies. ``b`` is
         the activation's magnitude, or the signed INT activation itself. Against two's
         complement lanes: 129 -> 101 iCE40 LUT4s for OVP4 x OVP4 (16-bit accumulator),
-        167 -> 133 for OVP4 x INT8 (24-bit)."""
+        167 -> 135 for OVP4 x INT8 (24-bit)."""
         m.submodules.w_dec = w_dec = OVPMagnitudeDecoder(self._w)
         m.d.comb += [w_dec.code.eq(operands[0]), w_dec.neighbour.eq(operands[1])]
         if self._act is None:
