@@ -272,6 +272,7 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
 
 
 SWEEP_MIN_DRAWN = 32  # drawn A lanes of a swept random step bench, at least
+SWEEP_PARTNERS = 4    # drawn A lanes that each swept B lane meets
 
 
 def step_vectors(kind, *, step_width: int, mode: str, count: int = 0,
@@ -284,8 +285,9 @@ def step_vectors(kind, *, step_width: int, mode: str, count: int = 0,
     modes) as every combination of ``kind.draw``'s lanes: 64 B lanes x ``count / 64 / modes``
     A lanes (so the draw's edge-case share reaches both sides). A kind with a ``sweep(gen,
     side)`` (OVP: every element code in each pair position) adds swept A lanes x the 64
-    drawn B lanes and 4 drawn A lanes x swept B lanes; the drawn A lanes shrink by what
-    the sweeps take, down to ``SWEEP_MIN_DRAWN``, so a small ``count`` gives more vectors.
+    drawn B lanes and ``SWEEP_PARTNERS`` drawn A lanes x swept B lanes; the drawn A lanes
+    shrink by what the sweeps take, down to ``SWEEP_MIN_DRAWN``, so a small ``count`` gives
+    more vectors.
     """
     mw = mode_width(kind)
     a_list, b_list, m_list, steps = [], [], [], []
@@ -316,14 +318,15 @@ def step_vectors(kind, *, step_width: int, mode: str, count: int = 0,
                 add(kind.draw(gen, (per_mode, 1), "a", m), kind.draw(gen, (1, 64), "b", m), m)
                 continue
             sweep_a, sweep_b = kind.sweep(gen, "a"), kind.sweep(gen, "b")
-            budget = -(-count // len(kind.modes)) - 64 * len(sweep_a) - 4 * len(sweep_b)
+            budget = (-(-count // len(kind.modes)) - 64 * len(sweep_a)
+                      - SWEEP_PARTNERS * len(sweep_b))
             drawn = max(SWEEP_MIN_DRAWN, -(-budget // 64))
             a = kind.draw(gen, (drawn,), "a", m)
             b = kind.draw(gen, (64,), "b", m)
-            # drawn and swept A lanes x drawn B lanes; 4 drawn A lanes x swept B lanes
+            # drawn and swept A lanes x drawn B lanes; a few drawn A lanes x swept B lanes
             add(torch.cat([a, sweep_a]).reshape(-1, 1), b.reshape(1, -1), m)
             if len(sweep_b):
-                add(a[:4].reshape(-1, 1), sweep_b.reshape(1, -1), m)
+                add(a[:SWEEP_PARTNERS].reshape(-1, 1), sweep_b.reshape(1, -1), m)
     else:
         raise ValueError(f"unknown vector mode {mode!r}")
     stimulus = {"a": [v & ((1 << kind.a_width) - 1) for v in a_list],
