@@ -154,10 +154,10 @@ def register_and_accumulate(m: Module, acc: Signal, prod, valid, clear, pipeline
     needs a signed accumulator (an unsigned one saturates on every subtraction)."""
     if negate is not None and not acc.shape().signed:
         raise ValueError("a negated addend needs a signed accumulator")
-    if pipeline >= 1:
-        extra = [] if negate is None else [negate]
-        prod, valid, clear, *extra = delay(m, [prod, valid, clear] + extra, 1, "p")
-        negate = extra[0] if extra else None
+    if pipeline >= 1 and negate is None:
+        prod, valid, clear = delay(m, [prod, valid, clear], 1, "p")
+    elif pipeline >= 1:
+        prod, valid, clear, negate = delay(m, [prod, valid, clear, negate], 1, "p")
     prod_w = Signal(len(acc))
     if negate is None:
         m.d.comb += prod_w.eq(prod)

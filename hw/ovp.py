@@ -119,14 +119,17 @@ def _classify(m: Module, fmt: OVPParams, code, neighbour):
     return victim, outlier
 
 
-def _flint_fields(field):
-    """A flint4 magnitude field (3 bits) to its table ``(exp, odd)`` as Mux chains."""
-    exp_of, odd_of = Const(0, 3), Const(0, 2)  # field 0: <0, 0>
-    for f, (exp, value) in FLINT4_EXP_INT.items():
+def _flint_fields(field, fold: bool = False):
+    """A flint4 magnitude field (3 bits) to its table ``(exp, odd)`` as Mux chains; with
+    ``fold``, to ``OVPMagnitudeDecoder``'s ``(exp // 2, odd << (exp % 2))``."""
+    exp_of, int_of = (Const(0, 2), Const(0, 3)) if fold else (Const(0, 3), Const(0, 2))
+    for f, (exp, odd) in FLINT4_EXP_INT.items():  # field 0: <0, 0>
         if f:
+            if fold:
+                exp, odd = exp // 2, odd << (exp % 2)
             exp_of = Mux(field == f, exp, exp_of)
-            odd_of = Mux(field == f, value, odd_of)
-    return exp_of, odd_of
+            int_of = Mux(field == f, odd, int_of)
+    return exp_of, int_of
 
 
 class OVPElementDecoder(wiring.Component):
@@ -216,12 +219,7 @@ class OVPMagnitudeDecoder(wiring.Component):
             low = code[:fmt.bits - 1]
             norm_exp2, norm_mag = 0, Mux(code[fmt.bits - 1], -low, low)[:fmt.bits - 1]
         else:  # the flint table, folded: <k, odd> -> <k // 2, odd << (k % 2)>
-            field = code[:3]
-            norm_exp2, norm_mag = Const(0, 2), Const(0, 3)
-            for f, (exp, odd) in FLINT4_EXP_INT.items():
-                if f:
-                    norm_exp2 = Mux(field == f, exp // 2, norm_exp2)
-                    norm_mag = Mux(field == f, odd << (exp % 2), norm_mag)
+            norm_exp2, norm_mag = _flint_fields(code[:3], fold=True)
         m.d.comb += [
             self.neg.eq(code[fmt.bits - 1] & ~victim),
             # A victim (the identifier) decodes as a normal to 0: int -0, flint field 000.

@@ -769,7 +769,7 @@ def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Refere
               f"step of any decoded <neg, mag, exp2> lanes in golden's ranges")
 
     def lane_value(fields: dict, k: int) -> str:
-        neg, mag, exp2 = (fields[f"{n}"][0] for n in (f"neg{k}", f"mag{k}", f"exp2_{k}"))
+        neg, mag, exp2 = (fields[n][0] for n in (f"neg{k}", f"mag{k}", f"exp2_{k}"))
         return f"{'-' if neg else ''}{mag} << {2 * exp2}"
 
     def explain(steps, text):
