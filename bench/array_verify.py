@@ -21,12 +21,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from golden.integer import parse_int_format
-from hw.array import OutputStationaryArray, WeightStationaryArray
-from hw.pe import IntPE
-from hw.rtl import from_component
-from sim.gemm import IntOperands, os_stream_vectors, ws_stream_vectors
-from sim.harness import run_batched, run_vectors, simulator_available
+from quantrtl.golden.integer import parse_int_format
+from quantrtl.hw.array import OutputStationaryArray, WeightStationaryArray
+from quantrtl.hw.pe import IntPE
+from quantrtl.hw.rtl import from_component
+from quantrtl.sim.gemm import IntOperands, os_stream_vectors, ws_stream_vectors
+from quantrtl.sim.harness import run_batched, run_vectors, simulator_available
 
 
 def vectors_for(dataflow: str, rows: int, cols: int, fmt, macs: int, seed: int,

@@ -15,8 +15,8 @@ import time
 
 import torch
 
-from golden import ovp
-from golden.integer import IntFormat, fake_quantize as int_fake_quantize
+from quantrtl.golden import ovp
+from quantrtl.golden.integer import IntFormat, fake_quantize as int_fake_quantize
 from inputs import LAYER, SEED, gaussian_with_outliers, minilm_weight
 
 FORMATS = {

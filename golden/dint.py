@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
-from golden import arith
-from golden.integer import IntFormat, compute_qparams, dequantize as int_dequantize, \
+from quantrtl.golden import arith
+from quantrtl.golden.integer import IntFormat, compute_qparams, dequantize as int_dequantize, \
     quantize as int_quantize
 
 __all__ = ["DIntFormat", "CLIP_RATIOS", "encode", "decode", "decode_fixed", "quantize",

@@ -41,7 +41,7 @@ from functools import lru_cache
 
 import torch
 
-from golden import arith
+from quantrtl.golden import arith
 
 __all__ = ["OVPFormat", "FLINT4_VALUES", "NIBBLE_ORDERS", "CLIP_RATIOS", "decode",
            "decode_exp_int", "encode", "pack_bytes", "unpack_bytes", "quantize", "dequantize",

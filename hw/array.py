@@ -73,8 +73,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.mac import delay, unused_if_invalid
-from hw.pe import PEType, accumulator_width
+from quantrtl.hw.mac import delay, unused_if_invalid
+from quantrtl.hw.pe import PEType, accumulator_width
 
 __all__ = ["OutputStationaryArray", "WeightStationaryArray", "DATAFLOWS", "MAX_DIM"]
 

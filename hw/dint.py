@@ -8,7 +8,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
+from quantrtl.hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
     unused_if_invalid
 
 __all__ = ["dint_magnitudes", "frac_bits", "fixed_magnitudes", "DIntMAC"]

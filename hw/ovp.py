@@ -29,7 +29,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
+from quantrtl.hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
     unused_if_invalid
 
 __all__ = ["OVPParams", "OVPElementDecoder", "OVPMagnitudeDecoder", "OVPPairDecoder",

@@ -28,7 +28,7 @@ from amaranth.hdl import Const, Module, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.mac import check_operand
+from quantrtl.hw.mac import check_operand
 
 __all__ = ["PEType", "IntPE", "PEStep", "accumulator_width"]
 

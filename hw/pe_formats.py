@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
-from hw.dint import dint_magnitudes, fixed_magnitudes, frac_bits
-from hw.mac import check_operand
-from hw.ovp import NIBBLE_ORDERS, OVPPairDecoder, OVPParams, even_shift_product, \
+from quantrtl.hw.dint import dint_magnitudes, fixed_magnitudes, frac_bits
+from quantrtl.hw.mac import check_operand
+from quantrtl.hw.ovp import NIBBLE_ORDERS, OVPPairDecoder, OVPParams, even_shift_product, \
     magnitude_lane_widths
-from hw.pe import PEType
+from quantrtl.hw.pe import PEType
 
 __all__ = ["OVPArrayPE", "DIntArrayPE", "DINT_DECODES", "ovp_params_name", "dint_name"]
 

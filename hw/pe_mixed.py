@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 
-from hw.pe import PEType
+from quantrtl.hw.pe import PEType
 
 __all__ = ["MixedPE", "MIXED_MODES", "MIXED_ELEMENTS"]
 

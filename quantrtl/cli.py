@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 from quantrtl.designs import DESIGNS, build
-from sim.harness import SIMULATORS, ToolError, VerificationError, run_batched, run_vectors
-from sim.vectors import MODES
-from synth.flow import SynthFlags, check_flags, synthesize
-from synth.targets import TARGETS, get_target
+from quantrtl.sim.harness import SIMULATORS, ToolError, VerificationError, run_batched, run_vectors
+from quantrtl.sim.vectors import MODES
+from quantrtl.synth.flow import SynthFlags, check_flags, synthesize
+from quantrtl.synth.targets import TARGETS, get_target
 
 PARAMS_HELP = "design parameters as key=value (see `quantrtl list`)"
 

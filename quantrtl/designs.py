@@ -15,16 +15,16 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from golden.arith import OVERFLOW_MODES, mac_trace
-from golden.integer import IntFormat, parse_int_format
-from hw.array import DATAFLOWS, OutputStationaryArray, WeightStationaryArray
-from hw.dint import DIntMAC
-from hw.mac import IntMAC, check_mac_params
-from hw.pe import IntPE, PEStep
-from hw.ovp import NIBBLE_ORDERS, OVPPE, OVPPairDecoder, OVPParams
-from hw.rtl import RTL, from_component
-from sim.gemm import IntOperands, os_stream_vectors, step_vectors, ws_stream_vectors
-from sim.vectors import Vectors, mac_stream_vectors, mac_vectors
+from quantrtl.golden.arith import OVERFLOW_MODES, mac_trace
+from quantrtl.golden.integer import IntFormat, parse_int_format
+from quantrtl.hw.array import DATAFLOWS, OutputStationaryArray, WeightStationaryArray
+from quantrtl.hw.dint import DIntMAC
+from quantrtl.hw.mac import IntMAC, check_mac_params
+from quantrtl.hw.pe import IntPE, PEStep
+from quantrtl.hw.ovp import NIBBLE_ORDERS, OVPPE, OVPPairDecoder, OVPParams
+from quantrtl.hw.rtl import RTL, from_component
+from quantrtl.sim.gemm import IntOperands, os_stream_vectors, step_vectors, ws_stream_vectors
+from quantrtl.sim.vectors import Vectors, mac_stream_vectors, mac_vectors
 
 __all__ = ["Param", "DesignSpec", "Design", "DESIGNS", "build", "parse_params"]
 
@@ -132,8 +132,8 @@ def _make_baseline_mac(p: dict):
 
 
 def _make_dint_mac(p: dict):
-    from golden.dint import DIntFormat
-    from golden.dint import mac_trace as dint_trace
+    from quantrtl.golden.dint import DIntFormat
+    from quantrtl.golden.dint import mac_trace as dint_trace
     x = parse_int_format(p["x"])
     if not x.signed:
         raise ValueError(f"dint-mac activations must be signed, got {x}")
@@ -161,7 +161,7 @@ OVP_FORMATS = ("ovp4", "ovp4-flint", "ovp8")
 
 
 def _ovp_format(name: str, e, m):
-    from golden.ovp import OVPFormat
+    from quantrtl.golden.ovp import OVPFormat
     if name not in OVP_FORMATS:
         raise ValueError(f"unknown OVP format {name!r} (choose from {', '.join(OVP_FORMATS)})")
     if name == "ovp8":
@@ -179,7 +179,7 @@ def _ovp_format(name: str, e, m):
 def _decode_pairs(golden_fmt, first: torch.Tensor, second: torch.Tensor):
     """Golden ``<exp, int>`` and values of the pairs ``(first, second)``: index ``[..., 0]``
     is element ``first`` (with neighbour ``second``), ``[..., 1]`` element ``second``."""
-    from golden.ovp import decode, decode_exp_int
+    from quantrtl.golden.ovp import decode, decode_exp_int
     pairs = torch.stack([first, second], dim=-1)
     exp, integer = decode_exp_int(pairs, golden_fmt)
     return exp, integer, decode(pairs, golden_fmt)
@@ -217,9 +217,9 @@ def _make_ovp_encoder(p: dict):
     bits) in one port ``x`` (element 2k low) to one packed OVP pair, expected codes from
     ``golden.ovp.encode``. Exhaustive up to 16 input bits; random mode mixes in every grid
     point, tie and boundary value of the input range (``_encoder_extremes``)."""
-    from golden.ovp import encode, pack_bytes
-    from hw.ovp_encoder import OVPPairEncoder
-    from sim.vectors import biased_choice
+    from quantrtl.golden.ovp import encode, pack_bytes
+    from quantrtl.hw.ovp_encoder import OVPPairEncoder
+    from quantrtl.sim.vectors import biased_choice
     hw_fmt, golden_fmt = _ovp_format(p["fmt"], p["e"], p["m"])
     w, f, order = p["width"], p["frac"], p["order"]
     unit = OVPPairEncoder(hw_fmt, w, f, order)
@@ -341,8 +341,8 @@ def _int_pe(p: dict):
 def _ovp_pe(p: dict):
     """``pe=ovp``: A (activations) ovp4 or int8 pairs, B (weights) ovp4, ovp4-flint or ovp8;
     decoders on the array's edges (``hw.pe_formats.OVPArrayPE``)."""
-    from hw.pe_formats import OVPArrayPE
-    from sim.gemm_formats import OVPOperands
+    from quantrtl.hw.pe_formats import OVPArrayPE
+    from quantrtl.sim.gemm_formats import OVPOperands
     a, b = p["a"] or "ovp4", p["b"] or "ovp4"
     if a not in ("ovp4", "int8"):
         raise ValueError(f"PE type ovp takes activations a=ovp4 or a=int8, got a={a!r}")
@@ -360,9 +360,9 @@ def _dint_pe(p: dict):
     (default int8) (``hw.pe_formats.DIntArrayPE``)."""
     import re
 
-    from golden.dint import DIntFormat
-    from hw.pe_formats import DIntArrayPE
-    from sim.gemm_formats import DIntOperands
+    from quantrtl.golden.dint import DIntFormat
+    from quantrtl.hw.pe_formats import DIntArrayPE
+    from quantrtl.sim.gemm_formats import DIntOperands
     b = p["b"] or "dint4"
     match = re.fullmatch(r"dint(\d)(?:-d(.+))?", b)
     levels = re.findall(r"\d+\.?\d*(?:e-\d+)?", match.group(2)) \
@@ -381,8 +381,8 @@ def _dint_pe(p: dict):
 def _mixed_pe(p: dict):
     """``pe=mixed``: runtime mixed-precision lanes, 16 bits on both sides, modes 8x8, 4x8,
     4x4 (``hw.pe_mixed.MixedPE``, spec ``golden/mixed.py``); no a= or b=."""
-    from hw.pe_mixed import MixedPE
-    from sim.gemm_mixed import MixedOperands
+    from quantrtl.hw.pe_mixed import MixedPE
+    from quantrtl.sim.gemm_mixed import MixedOperands
     if p["a"] is not None or p["b"] is not None:
         raise ValueError("PE type mixed has fixed lane formats (16-bit lanes, modes 8x8, "
                          "4x8, 4x4 chosen per step with modes=); drop a= and b=")

@@ -41,10 +41,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hw.rtl import RTL
+from quantrtl.hw.rtl import RTL
 from quantrtl.cache import cache_root
 from quantrtl.designs import Design
-from sim.harness import ToolError, VerificationError, run_vectors
+from quantrtl.sim.harness import ToolError, VerificationError, run_vectors
 
 __all__ = ["MutationReport", "mutation_test", "bench_vectors", "equivalence_check",
            "MUTATION_CYCLE_LIMIT", "MUTATION_RANDOM_COUNT", "VERIFY_RANDOM_COUNT",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from quantrtl.cache import atomic_dir, atomic_write, cache_root
 from quantrtl.designs import build
-from synth.flow import SynthFlags, tool_versions
-from synth.targets import TARGETS
+from quantrtl.synth.flow import SynthFlags, tool_versions
+from quantrtl.synth.targets import TARGETS
 
 DEFAULT_TARGETS = ("ice40-up5k", "ecp5-25k", "xc7")
 VARIANTS = ("lut", "booth", "dsp")
@@ -79,7 +79,7 @@ def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
     done = 0
 
     def one(run):
-        from synth.flow import synthesize
+        from quantrtl.synth.flow import synthesize
         e, t, v = run
         return synthesize(designs[e.label].rtl, t, _flags(v), design=e.design,
                           params=e.params)
@@ -108,7 +108,7 @@ def _verified(design, simulator) -> tuple[dict, bool]:
     """Run the design's default bench, or reuse the record of a pass with the very same RTL,
     vectors and simulator (a failure raises and is never recorded)."""
     from quantrtl.cli import verify_design
-    from sim.harness import check_simulator, default_simulator
+    from quantrtl.sim.harness import check_simulator, default_simulator
 
     simulator = check_simulator(simulator) if simulator else default_simulator()
     mode = "exhaustive" if design.exhaustive_ok else "random"

@@ -86,10 +86,10 @@ from pathlib import Path
 
 import torch
 
-from hw.rtl import RTL
+from quantrtl.hw.rtl import RTL
 from quantrtl.cache import atomic_write, cache_root
 from quantrtl.designs import Design, build
-from sim.harness import ToolError, _simulator_env, rtl_path, simulator_available
+from quantrtl.sim.harness import ToolError, _simulator_env, rtl_path, simulator_available
 
 __all__ = ["WAIVERS", "LINT_SET", "PROVE_SET", "LintResult", "ProofResult", "lint",
            "lint_all", "prove", "reference_verilog", "FULL_TABLE_LIMIT"]
@@ -425,7 +425,7 @@ def _mac_reference(design: Design) -> _Reference:
     kinds: dict[str, str] = {"valid": "unsigned", "clear": "unsigned", "rst": "unsigned",
                              "clk": "unsigned"}
     if name in ("int-mac", "baseline-mac"):
-        from golden.integer import parse_int_format
+        from quantrtl.golden.integer import parse_int_format
         a, b = parse_int_format(p["a"]), parse_int_format(p["b"])
         operands = ["a", "b"]
         acc_signed = a.signed or b.signed
@@ -434,7 +434,7 @@ def _mac_reference(design: Design) -> _Reference:
                      b="signed" if b.signed else "unsigned")
         what = f"{p['a']} x {p['b']} codes"
     elif name == "dint-mac":
-        from golden.dint import DIntFormat
+        from quantrtl.golden.dint import DIntFormat
         fmt = DIntFormat(p["w_bits"], tuple(float(d) for d in p["denormals"].split(",")))
         values = fmt.fixed_values().tolist()
         w_width = max(abs(v) for v in values).bit_length() + 1
@@ -447,7 +447,7 @@ def _mac_reference(design: Design) -> _Reference:
         what = f"golden.dint fixed-point values of {fmt.name} (x 2^{fmt.frac_bits})"
     elif name == "ovp-pe":
         from quantrtl.designs import _ovp_format
-        from golden.ovp import decode_exp_int
+        from quantrtl.golden.ovp import decode_exp_int
         acc_signed = True
         w_golden = _ovp_format(p["w"], p["e"], p["m"])[1]
         sides = [("w", w_golden)]
@@ -565,7 +565,7 @@ def _mac_reference(design: Design) -> _Reference:
 
 def _lane_fields(kind, side: str, mode: str) -> list[tuple[int, int]]:
     """``(offset, width)`` of the signed elements of a lane for plain INT kinds."""
-    from golden import mixed
+    from quantrtl.golden import mixed
     if kind.name == "mixed":
         return list(mixed.FIELDS[side][mode])
     return [(0, kind.a_width if side == "a" else kind.b_width)]
@@ -662,7 +662,7 @@ def _step_reference(design: Design) -> _Reference:
         text = (f"a=0x{a:0{(widths['a'] + 3) // 4}x} b=0x{b:0{(widths['b'] + 3) // 4}x} "
                 f"mode {mode}")
         if index < len(modes) and kind.name == "mixed":
-            from golden import mixed
+            from quantrtl.golden import mixed
             text += (f" (a elements {mixed.unpack(a, 'a', mode).tolist()}, b elements "
                      f"{mixed.unpack(b, 'b', mode).tolist()})")
         gold = row["gold"]["step"]
@@ -700,7 +700,7 @@ def _ovp_step_reference(design: Design, kind, widths: dict[str, int]) -> _Refere
     such lanes is, so together the cell equals golden on every input. One SAT call over
     the uncut cell did not end in 10 minutes for OVP x INT8 (its reference relates two
     differently built decoders feeding the multipliers); cut, it proves in seconds."""
-    from golden.ovp import decode_exp_int
+    from quantrtl.golden.ovp import decode_exp_int
     rtl = design.rtl
     top, sw = rtl.top, widths["step"]
     ext = sw + 2

@@ -130,7 +130,7 @@ def _mutation(design: Design, vectors, *, count: int, seed: int, simulator: str 
     simulator and checking code ran before."""
     import quantrtl.mutate as mutate
     import quantrtl.rigor as rigor
-    from sim.harness import check_simulator, default_simulator
+    from quantrtl.sim.harness import check_simulator, default_simulator
 
     simulator = check_simulator(simulator) if simulator else default_simulator()
     blob = json.dumps(vectors.to_config(), sort_keys=True).encode()

@@ -15,9 +15,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from hw.rtl import RTL
+from quantrtl.hw.rtl import RTL
 from quantrtl.cache import atomic_write, cache_root
-from sim.vectors import Vectors
+from quantrtl.sim.vectors import Vectors
 
 __all__ = ["batch_rtl", "RESET_CYCLES"]
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import torch
 
-from golden import arith
-from golden.integer import IntFormat
-from sim.vectors import Vectors, biased_choice
+from quantrtl.golden import arith
+from quantrtl.golden.integer import IntFormat
+from quantrtl.sim.vectors import Vectors, biased_choice
 
 __all__ = ["IntOperands", "mode_width", "os_stream_vectors", "ws_stream_vectors",
            "step_vectors"]

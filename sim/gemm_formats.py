@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import torch
 
-from golden import dint as gdint
-from golden import ovp as govp
-from golden.dint import DIntFormat
-from golden.integer import IntFormat
-from golden.ovp import OVPFormat
-from sim.vectors import biased_choice
+from quantrtl.golden import dint as gdint
+from quantrtl.golden import ovp as govp
+from quantrtl.golden.dint import DIntFormat
+from quantrtl.golden.integer import IntFormat
+from quantrtl.golden.ovp import OVPFormat
+from quantrtl.sim.vectors import biased_choice
 
 __all__ = ["OVPOperands", "DIntOperands", "ovp_format_name"]
 

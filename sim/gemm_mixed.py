@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from golden import mixed
-from sim.vectors import biased_choice
+from quantrtl.golden import mixed
+from quantrtl.sim.vectors import biased_choice
 
 __all__ = ["MixedOperands"]
 

@@ -1,6 +1,6 @@
 """Run a cocotb bench on generated RTL in a real simulator (Icarus by default, or Verilator).
 
-``run_bench(rtl, "sim.benches.mac", config)`` writes the Verilog into the content-addressed
+``run_bench(rtl, "quantrtl.sim.benches.mac", config)`` writes the Verilog into the content-addressed
 cache (``<cache>/rtl/<sha>/<top>.v``), builds it for the simulator under
 ``<cache>/sim/<simulator>/<sha>``, hands ``config`` to the bench as JSON (Amaranth bakes
 parameters into the Verilog, so the bench learns them this way) and raises
@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hw.rtl import RTL
+from quantrtl.hw.rtl import RTL
 from quantrtl.cache import atomic_write, cache_root
-from sim.vectors import Vectors
+from quantrtl.sim.vectors import Vectors
 
 __all__ = ["SIMULATORS", "ToolError", "VerificationError", "BenchResult", "rtl_path",
            "default_simulator", "run_bench", "run_vectors", "run_batched", "CONFIG_ENV"]
@@ -181,13 +181,13 @@ def _first_failure(log: Path) -> str:
 def run_vectors(rtl: RTL, vectors: Vectors, **kwargs) -> BenchResult:
     """Drive ``vectors`` into ``rtl`` cycle by cycle and compare every output (see
     ``sim.benches.stream``); keyword arguments go to ``run_bench``."""
-    return run_bench(rtl, "sim.benches.stream", vectors.to_config(), seed=vectors.seed,
+    return run_bench(rtl, "quantrtl.sim.benches.stream", vectors.to_config(), seed=vectors.seed,
                      **kwargs)
 
 
 def run_batched(rtl: RTL, vectors: Vectors, **kwargs) -> BenchResult:
     """Like ``run_vectors``, with the vectors preloaded into a generated testbench
     (``sim.batch``): no Python per cycle, for long runs and large units."""
-    from sim.batch import batch_rtl
+    from quantrtl.sim.batch import batch_rtl
     tb, config = batch_rtl(rtl, vectors)
-    return run_bench(tb, "sim.benches.batch", config, seed=vectors.seed, **kwargs)
+    return run_bench(tb, "quantrtl.sim.benches.batch", config, seed=vectors.seed, **kwargs)

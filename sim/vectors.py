@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from golden.arith import mac_trace
-from golden.integer import IntFormat
+from quantrtl.golden.arith import mac_trace
+from quantrtl.golden.integer import IntFormat
 
 __all__ = ["Vectors", "biased_choice", "mac_stream_vectors", "mac_vectors",
            "MODES"]

@@ -21,11 +21,11 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from hw.rtl import RTL
+from quantrtl.hw.rtl import RTL
 from quantrtl.cache import atomic_dir, atomic_write, cache_root
-from sim.harness import ToolError
-from synth.targets import Target, get_target
-from synth.wrapper import WRAPPER_TOP, wrapper_verilog
+from quantrtl.sim.harness import ToolError
+from quantrtl.synth.targets import Target, get_target
+from quantrtl.synth.wrapper import WRAPPER_TOP, wrapper_verilog
 
 __all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags"]
 

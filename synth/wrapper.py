@@ -9,7 +9,7 @@ lines (a register of input bit ``k`` is bit ``k + 1`` of the shift register, one
 later), Yosys would merge them, and the unit's pipeline would start in wrapper flip-flops.
 """
 
-from hw.rtl import RTL
+from quantrtl.hw.rtl import RTL
 
 __all__ = ["WRAPPER_TOP", "wrapper_verilog"]
 

@@ -7,16 +7,16 @@ import re
 import pytest
 import torch
 
-from golden.dint import DIntFormat
-from golden.integer import IntFormat
-from golden.ovp import OVPFormat
-from hw.array import OutputStationaryArray
-from hw.pe_formats import DINT_DECODES, DIntArrayPE, OVPArrayPE
-from hw.rtl import from_component
+from quantrtl.golden.dint import DIntFormat
+from quantrtl.golden.integer import IntFormat
+from quantrtl.golden.ovp import OVPFormat
+from quantrtl.hw.array import OutputStationaryArray
+from quantrtl.hw.pe_formats import DINT_DECODES, DIntArrayPE, OVPArrayPE
+from quantrtl.hw.rtl import from_component
 from quantrtl.designs import _array_pe, build
-from sim.gemm import os_stream_vectors
-from sim.gemm_formats import DIntOperands, OVPOperands
-from sim.harness import VerificationError, run_vectors
+from quantrtl.sim.gemm import os_stream_vectors
+from quantrtl.sim.gemm_formats import DIntOperands, OVPOperands
+from quantrtl.sim.harness import VerificationError, run_vectors
 
 
 def _check(params: str, tiles=40, seed=7):

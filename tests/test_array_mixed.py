@@ -7,13 +7,13 @@ import dataclasses
 import pytest
 from amaranth.hdl import Cat, Mux
 
-from hw.array import OutputStationaryArray, WeightStationaryArray
-from hw.pe_mixed import MixedPE
-from hw.rtl import from_component
+from quantrtl.hw.array import OutputStationaryArray, WeightStationaryArray
+from quantrtl.hw.pe_mixed import MixedPE
+from quantrtl.hw.rtl import from_component
 from quantrtl.designs import build
-from sim.gemm import os_stream_vectors, ws_stream_vectors
-from sim.gemm_mixed import MixedOperands
-from sim.harness import VerificationError, run_vectors
+from quantrtl.sim.gemm import os_stream_vectors, ws_stream_vectors
+from quantrtl.sim.gemm_mixed import MixedOperands
+from quantrtl.sim.harness import VerificationError, run_vectors
 
 
 def _checked(params, count=1500, seed=7):

@@ -8,8 +8,8 @@ import pytest
 
 from quantrtl.designs import build
 from quantrtl.rigor import prove, reference_verilog
-from sim.harness import VerificationError, run_vectors
-from hw.rtl import RTL
+from quantrtl.sim.harness import VerificationError, run_vectors
+from quantrtl.hw.rtl import RTL
 
 
 @pytest.mark.parametrize("params, mode, cycles", [
@@ -153,15 +153,15 @@ def test_bad_cell_parameters(bad):
 def test_a_lane_port_too_narrow_for_golden_is_refused(monkeypatch):
     """The decoder tables take their widths from the unit: a magnitude port one bit short
     must not prove by truncating golden's values to fit."""
-    import hw.ovp
-    import hw.pe_formats
-    real = hw.ovp.magnitude_lane_widths
+    from quantrtl.hw import ovp as hw_ovp
+    from quantrtl.hw import pe_formats as hw_pe_formats
+    real = hw_ovp.magnitude_lane_widths
 
     def narrow(fmt):
         mag_width, exp2_width = real(fmt)
         return mag_width - 1, exp2_width
-    monkeypatch.setattr(hw.ovp, "magnitude_lane_widths", narrow)
-    monkeypatch.setattr(hw.pe_formats, "magnitude_lane_widths", narrow)
+    monkeypatch.setattr(hw_ovp, "magnitude_lane_widths", narrow)
+    monkeypatch.setattr(hw_pe_formats, "magnitude_lane_widths", narrow)
     broken = build("array-pe", ["pe=ovp", "a=int8", "b=ovp8"]).rtl
     monkeypatch.undo()
     assert broken.text != build("array-pe", ["pe=ovp", "a=int8", "b=ovp8"]).rtl.text

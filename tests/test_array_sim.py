@@ -7,9 +7,9 @@ import re
 import pytest
 
 from quantrtl.designs import build
-from sim.harness import VerificationError, run_vectors
-from sim.gemm import _pack_lanes as _pack
-from sim.vectors import Vectors
+from quantrtl.sim.harness import VerificationError, run_vectors
+from quantrtl.sim.gemm import _pack_lanes as _pack
+from quantrtl.sim.vectors import Vectors
 
 
 @pytest.mark.parametrize("params", [

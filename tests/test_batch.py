@@ -2,10 +2,10 @@
 
 import pytest
 
-from golden.integer import IntFormat
+from quantrtl.golden.integer import IntFormat
 from quantrtl.designs import build
-from sim.harness import VerificationError, run_batched, simulator_available
-from sim.vectors import mac_vectors
+from quantrtl.sim.harness import VerificationError, run_batched, simulator_available
+from quantrtl.sim.vectors import mac_vectors
 
 
 def test_batched_mac_passes_and_counts_every_vector():

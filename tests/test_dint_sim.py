@@ -3,8 +3,8 @@
 import pytest
 
 from quantrtl.designs import build
-from sim.harness import run_vectors
-from synth.flow import SynthFlags, synthesize
+from quantrtl.sim.harness import run_vectors
+from quantrtl.synth.flow import SynthFlags, synthesize
 
 
 def verify(params, mode="exhaustive", count=0, seed=1):

@@ -5,7 +5,7 @@ import random
 import pytest
 import torch
 
-from golden.arith import dot, gemm, mac_trace, saturate, wrap
+from quantrtl.golden.arith import dot, gemm, mac_trace, saturate, wrap
 
 
 def test_wrap_and_saturate_by_hand():

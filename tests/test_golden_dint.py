@@ -7,9 +7,9 @@ import random
 import pytest
 import torch
 
-from golden.dint import (CLIP_RATIOS, DIntFormat, aqas_quantize, decode, decode_fixed, dequantize,
+from quantrtl.golden.dint import (CLIP_RATIOS, DIntFormat, aqas_quantize, decode, decode_fixed, dequantize,
                          dot, encode, fake_quantize, gemm, mac_trace, product_fixed, quantize)
-from golden.integer import IntFormat, compute_qparams, dequantize as int_dequantize, \
+from quantrtl.golden.integer import IntFormat, compute_qparams, dequantize as int_dequantize, \
     fake_quantize as int_fake_quantize, quantize as int_quantize
 
 DINT4 = DIntFormat()

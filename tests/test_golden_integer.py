@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from golden.integer import (IntFormat, QuantParams, compute_qparams, dequantize,
+from quantrtl.golden.integer import (IntFormat, QuantParams, compute_qparams, dequantize,
                             fake_quantize, parse_int_format, quantize)
 
 

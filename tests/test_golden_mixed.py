@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from golden import mixed
+from quantrtl.golden import mixed
 
 
 @pytest.mark.parametrize("a, b, mode, expected", [

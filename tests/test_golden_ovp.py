@@ -4,9 +4,9 @@ per-pair reference decoder, and hand-worked encoding cases."""
 import pytest
 import torch
 
-import golden.ovp as ovp
-from golden.integer import IntFormat, fake_quantize as int_fake_quantize
-from golden.ovp import (CLIP_RATIOS, OVPFormat, decode, decode_exp_int, dequantize, dot,
+import quantrtl.golden.ovp as ovp
+from quantrtl.golden.integer import IntFormat, fake_quantize as int_fake_quantize
+from quantrtl.golden.ovp import (CLIP_RATIOS, OVPFormat, decode, decode_exp_int, dequantize, dot,
                         encode, fake_quantize, gemm, pack_bytes, product_exp_int, quantize,
                         split_mul8, unpack_bytes)
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from golden import dint, ovp
-from golden.integer import IntFormat, compute_qparams, quantize
+from quantrtl.golden import dint, ovp
+from quantrtl.golden.integer import IntFormat, compute_qparams, quantize
 from quantrtl.cli import main
 from quantrtl.designs import DESIGNS, build
 

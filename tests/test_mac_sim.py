@@ -2,11 +2,11 @@
 
 import pytest
 
-from golden.integer import IntFormat
-from hw.rtl import RTL
+from quantrtl.golden.integer import IntFormat
+from quantrtl.hw.rtl import RTL
 from quantrtl.designs import baseline_mac_verilog, build
-from sim.harness import VerificationError, run_vectors, simulator_available
-from sim.vectors import mac_vectors
+from quantrtl.sim.harness import VerificationError, run_vectors, simulator_available
+from quantrtl.sim.vectors import mac_vectors
 
 
 def verify(design, params, mode, count=0, seed=1, **kwargs):

@@ -2,10 +2,10 @@
 
 import pytest
 
-from hw.rtl import RTL
+from quantrtl.hw.rtl import RTL
 from quantrtl.designs import build
 from quantrtl.mutate import MUTATION_CYCLE_LIMIT, bench_vectors, mutation_test
-from sim.harness import VerificationError, run_vectors
+from quantrtl.sim.harness import VerificationError, run_vectors
 
 
 def test_int4_mac_bench_kills_mutants():

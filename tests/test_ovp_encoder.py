@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from golden.ovp import OVPFormat, encode
-from hw.ovp import OVPParams
-from hw.ovp_encoder import OVPPairEncoder
-from hw.rtl import RTL
+from quantrtl.golden.ovp import OVPFormat, encode
+from quantrtl.hw.ovp import OVPParams
+from quantrtl.hw.ovp_encoder import OVPPairEncoder
+from quantrtl.hw.rtl import RTL
 from quantrtl.designs import build
 from quantrtl.rigor import lint, prove
-from sim.harness import VerificationError, run_vectors, simulator_available
-from sim.vectors import Vectors
+from quantrtl.sim.harness import VerificationError, run_vectors, simulator_available
+from quantrtl.sim.vectors import Vectors
 
 
 def verify(params, mode="exhaustive", count=0, seed=1):
@@ -224,9 +224,9 @@ def test_exhaustive_vectors_refused_beyond_16_input_bits():
 
 
 def test_hardware_does_not_import_golden():
-    import hw.ovp_encoder
-    source = Path(hw.ovp_encoder.__file__).read_text()
-    assert not re.search(r"^\s*(from|import)\s+golden", source, re.M)
+    from quantrtl.hw import ovp_encoder
+    source = Path(ovp_encoder.__file__).read_text()
+    assert not re.search(r"^\s*(from|import)\s+(quantrtl\.)?golden", source, re.M)
 
 
 # --- proof and lint -------------------------------------------------------------------

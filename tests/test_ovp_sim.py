@@ -3,10 +3,10 @@
 import pytest
 from amaranth.hdl import Fragment, Module, Signal
 
-from hw.mac import register_and_accumulate
-from hw.ovp import ExpIntMAC, OVPMagnitudeDecoder, OVPParams
+from quantrtl.hw.mac import register_and_accumulate
+from quantrtl.hw.ovp import ExpIntMAC, OVPMagnitudeDecoder, OVPParams
 from quantrtl.designs import build
-from sim.harness import run_vectors
+from quantrtl.sim.harness import run_vectors
 
 
 def verify(design, params, mode="exhaustive", count=0, seed=1):

@@ -4,7 +4,7 @@ added to the registry is verified without anyone listing it here."""
 import pytest
 
 from quantrtl.designs import DESIGNS, build
-from sim.harness import run_vectors
+from quantrtl.sim.harness import run_vectors
 
 
 @pytest.mark.parametrize("name", sorted(DESIGNS))

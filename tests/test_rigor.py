@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from golden.arith import saturate, wrap
-from hw.rtl import RTL
+from quantrtl.golden.arith import saturate, wrap
+from quantrtl.hw.rtl import RTL
 from quantrtl import rigor, rigor_table
 from quantrtl.cli import main
 from quantrtl.designs import DESIGNS, build
 from quantrtl.rigor import LINT_SET, WAIVERS, ProofResult, lint, lint_all, prove
 from quantrtl.rigor_table import SCORE_TARGET, Unit, run_rigor
-from sim.harness import ToolError, simulator_available
+from quantrtl.sim.harness import ToolError, simulator_available
 
 needs_verilator = pytest.mark.skipif(not simulator_available("verilator"),
                                      reason="Verilator not installed")
@@ -74,7 +74,6 @@ def test_lint_without_verilator_names_it(monkeypatch):
 @pytest.mark.parametrize("params", ["fmt=ovp4", "fmt=ovp4-flint", "fmt=ovp4 order=high-first",
                                     "fmt=ovp8"])
 def test_ovp_decoders_equal_golden(params):
-    pytest.importorskip("golden.ovp")
     result = prove("ovp-decoder", params.split())
     assert result.proved, result.counterexample
     assert result.counterexample is None and "case table" in result.method
@@ -104,7 +103,6 @@ def test_int_macs_equal_behavioural_step(name, params):
     ("ovp-pe", "w=ovp4 act=int8"),
 ])
 def test_dint_and_ovp_macs_equal_golden_step(name, params):
-    pytest.importorskip("golden.dint" if name == "dint-mac" else "golden.ovp")
     result = prove(name, params.split())
     assert result.proved, result.counterexample
 
@@ -122,7 +120,6 @@ def _numbers(text, key):
 
 
 def test_decoder_with_a_wrong_bias_gives_a_counterexample_in_lanes():
-    pytest.importorskip("golden.ovp")
     mutant = _mutant("ovp-decoder", ["fmt=ovp4"], "+ 2'h2;", "+ 2'h1;")  # lane 0 bias 2 -> 1
     result = prove("ovp-decoder", ["fmt=ovp4"], rtl=mutant)
     assert not result.proved
@@ -137,7 +134,6 @@ def test_decoder_with_a_wrong_bias_gives_a_counterexample_in_lanes():
 
 
 def test_ovp8_decoder_mutant_is_caught_through_the_factored_table():
-    pytest.importorskip("golden.ovp")
     rtl = build("ovp-decoder", ["fmt=ovp8"]).rtl
     site = re.search(r"== 8'h80;", rtl.text).group(0)
     mutant = RTL(rtl.top, rtl.text.replace(site, "== 8'h81;", 1))  # lane 0 identifier wrong
@@ -179,7 +175,6 @@ def test_pipelined_mac_with_an_unsigned_operand_is_caught_with_the_cycles_in_fli
 
 
 def test_dint_mac_without_the_sign_carry_in_is_caught_in_fixed_point():
-    pytest.importorskip("golden.dint")
     mutant = _mutant("dint-mac", [], "+ w[3];", "+ 1'h0;")
     result = prove("dint-mac", [], rtl=mutant)
     assert not result.proved

