@@ -9,7 +9,6 @@ from functools import cached_property
 
 from amaranth.back import verilog
 from amaranth.hdl import Signal, Value
-from amaranth.hdl._ir import PortDirection
 from amaranth.lib.wiring import In
 
 __all__ = ["Port", "RTL", "from_component"]
@@ -67,12 +66,23 @@ def from_component(component, top: str) -> RTL:
     Source-location attributes are left out, so the text depends only on the design and its
     parameters, not on where the code lies: the same inputs give byte-identical Verilog.
     Constant members of the signature (the ``ready`` of an ``always_ready`` stream) are not
-    ports.
+    ports (``verilog.convert`` would otherwise pass them on and refuse them).
+
+    Each port is named by its signature path and given no explicit direction: Amaranth makes
+    a driven signal an output and an undriven one an input. That equals the members' flows
+    unless an ``Out`` member is never driven, which is checked here (an undriven output would
+    silently become an input).
     """
-    ports = {}
+    ports, flows = {}, {}
     for path, member, value in component.signature.flatten(component):
         value = Value.cast(value)
         if isinstance(value, Signal):
-            direction = PortDirection.Input if member.flow == In else PortDirection.Output
-            ports["__".join(map(str, path))] = (value, direction)
-    return RTL(top, verilog.convert(component, name=top, emit_src=False, ports=ports))
+            name = "__".join(map(str, path))
+            ports[name] = (value, None)
+            flows[name] = "input" if member.flow == In else "output"
+    rtl = RTL(top, verilog.convert(component, name=top, emit_src=False, ports=ports))
+    got = {p.name: p.direction for p in rtl.ports if p.name in flows}
+    wrong = sorted(n for n, direction in got.items() if direction != flows[n])
+    if wrong:
+        raise ValueError(f"{top}: output ports never driven: {', '.join(wrong)}")
+    return rtl
