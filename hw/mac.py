@@ -2,7 +2,7 @@
 
 import functools
 
-from amaranth.hdl import Module, Shape, Signal, signed, unsigned, Mux
+from amaranth.hdl import Fragment, Module, Shape, Signal, signed, unsigned, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -16,13 +16,17 @@ MAX_PIPELINE = 4
 
 def unused_if_invalid(init):
     """Decorate a Component's ``__init__``: if it raises (bad parameters), mark the half-built
-    object so that Amaranth does not also warn that it was never elaborated."""
+    object as used so that Amaranth does not also warn that it was never elaborated.
+
+    ``Fragment.get`` is Amaranth's public way to use an elaboratable; the half-built object's
+    own ``elaborate`` cannot run, so an empty one (for this instance only) stands in."""
     @functools.wraps(init)
     def wrapper(self, *args, **kwargs):
         try:
             init(self, *args, **kwargs)
         except Exception:
-            self._MustUse__silence = True
+            self.elaborate = lambda platform: Fragment()
+            Fragment.get(self, None)
             raise
     return wrapper
 
