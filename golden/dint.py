@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
+from quantrtl.formats.dint import DIntSpec
 from quantrtl.golden import arith
 from quantrtl.golden.integer import IntFormat, compute_qparams, dequantize as int_dequantize, \
     quantize as int_quantize
@@ -33,64 +34,21 @@ __all__ = ["DIntFormat", "CLIP_RATIOS", "encode", "decode", "decode_fixed", "qua
            "dequantize", "fake_quantize", "aqas_quantize", "product_fixed", "dot", "gemm",
            "mac_trace"]
 
-MIN_BITS, MAX_BITS = 3, 8
-FIXED_LIMIT = 1 << 53  # fixed-point magnitudes stay exact in float64 as well as int64
-
 
 @dataclass(frozen=True)
-class DIntFormat:
-    """``dINT(bits, denormals)``: ``bits`` 3..8; ``denormals`` distinct powers of two below 1
-    (stored sorted ascending), leaving at least one integer magnitude level."""
-
-    bits: int = 4
-    denormals: tuple[float, ...] = (0.5,)
+class DIntFormat(DIntSpec):
+    """``dINT(bits, denormals)`` (the descriptor ``quantrtl.formats.DIntSpec``: ``bits``
+    3..8; ``denormals`` distinct powers of two below 1, stored sorted ascending) with the
+    golden model's exact fixed-point magnitude table."""
 
     def __post_init__(self):
-        if isinstance(self.bits, bool) or not isinstance(self.bits, int) \
-                or not MIN_BITS <= self.bits <= MAX_BITS:
-            raise ValueError(f"dINT width must be {MIN_BITS}..{MAX_BITS} bits, got {self.bits!r}")
-        try:
-            if isinstance(self.denormals, (str, bytes)) \
-                    or any(isinstance(d, bool) for d in self.denormals):
-                raise TypeError
-            levels = tuple(sorted(float(d) for d in self.denormals))
-        except (TypeError, ValueError):
-            raise ValueError(f"denormals must be a tuple of numbers, got {self.denormals!r}") \
-                from None
-        if not levels:
-            raise ValueError("dINT needs at least one denormal level (e.g. (0.5,))")
-        for d in levels:
-            if not 0 < d < 1 or math.frexp(d)[0] != 0.5:  # NaN fails 0 < d
-                raise ValueError(f"denormal levels must be powers of two below 1 "
-                                 f"(0.5, 0.25, ...), got {d!r}")
-        if len(set(levels)) != len(levels):
-            raise ValueError(f"denormal levels must be distinct, got {levels}")
-        n_int = (1 << (self.bits - 1)) - 1 - len(levels)
-        if n_int < 1:
-            raise ValueError(f"{len(levels)} denormal levels leave no integer level in "
-                             f"{self.bits} bits (at most {(1 << (self.bits - 1)) - 2})")
-        frac_bits = 1 - math.frexp(levels[0])[1]
-        if n_int << frac_bits >= FIXED_LIMIT:
-            raise ValueError(f"smallest denormal {levels[0]!r} needs {frac_bits} fractional "
-                             f"bits: fixed-point values would exceed 2^53")
-        object.__setattr__(self, "denormals", levels)
+        super().__post_init__()
+        frac_bits = self.frac_bits
         # Exact tables (not dataclass fields: equality and hashing use bits and denormals).
-        fixed = (0, *(1 << (frac_bits - (1 - math.frexp(d)[1])) for d in levels),
-                 *(i << frac_bits for i in range(1, n_int + 1)))
+        fixed = (0, *(1 << (frac_bits - (1 - math.frexp(d)[1])) for d in self.denormals),
+                 *(i << frac_bits for i in range(1, self.integers + 1)))
         object.__setattr__(self, "_frac_bits", frac_bits)
         object.__setattr__(self, "_fixed", fixed)
-
-    @property
-    def name(self) -> str:
-        """``"dint4"`` for the default levels, else e.g. ``"dint4-d0.25-0.5"``."""
-        if self.denormals == (0.5,):
-            return f"dint{self.bits}"
-        return f"dint{self.bits}-d" + "-".join(repr(d) for d in self.denormals)
-
-    @property
-    def frac_bits(self) -> int:
-        """Fractional bits of the fixed-point representation: ``-log2(min(denormals))``."""
-        return self._frac_bits
 
     def magnitudes(self) -> torch.Tensor:
         """The magnitude of each magnitude code ``0 .. 2^(bits-1) - 1``, float64, ascending."""

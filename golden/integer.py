@@ -6,62 +6,32 @@ The contract, shared with ``hw/``: a code is a Python/torch integer in the forma
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import torch
 
+from quantrtl.formats.integer import IntSpec, parse_int
+
 __all__ = ["IntFormat", "parse_int_format", "QuantParams", "compute_qparams", "quantize",
            "dequantize", "fake_quantize"]
 
-MIN_BITS, MAX_BITS = 2, 8
-
 
 @dataclass(frozen=True)
-class IntFormat:
-    """``INT<bits>`` (signed, two's complement) or ``UINT<bits>`` (unsigned), 2 <= bits <= 8."""
-
-    bits: int
-    signed: bool = True
-
-    def __post_init__(self):
-        if isinstance(self.bits, bool) or not isinstance(self.bits, int):
-            raise ValueError(f"integer format width must be an int, got {self.bits!r}")
-        if not MIN_BITS <= self.bits <= MAX_BITS:
-            raise ValueError(f"integer format width must be {MIN_BITS}..{MAX_BITS} bits, "
-                             f"got {self.bits}")
-
-    @property
-    def name(self) -> str:
-        return f"{'int' if self.signed else 'uint'}{self.bits}"
-
-    @property
-    def qmin(self) -> int:
-        return -(1 << (self.bits - 1)) if self.signed else 0
-
-    @property
-    def qmax(self) -> int:
-        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+class IntFormat(IntSpec):
+    """``INT<bits>`` (signed, two's complement) or ``UINT<bits>`` (unsigned), 2 <= bits <= 8:
+    the descriptor ``quantrtl.formats.IntSpec`` with the golden model's code tensor."""
 
     def codes(self) -> torch.Tensor:
         """Every code of the format, ascending, as int64."""
         return torch.arange(self.qmin, self.qmax + 1, dtype=torch.int64)
 
-    def __str__(self):
-        return self.name
 
-
-_FORMAT_RE = re.compile(r"^(u?)int(\d+)$")
-
-
-def parse_int_format(text: str | IntFormat) -> IntFormat:
+def parse_int_format(text: str | IntSpec) -> IntFormat:
     """``"int8"`` → ``IntFormat(8, True)``, ``"uint4"`` → ``IntFormat(4, False)``."""
     if isinstance(text, IntFormat):
         return text
-    match = _FORMAT_RE.match(str(text).strip().lower())
-    if not match:
-        raise ValueError(f"unknown integer format {text!r} (expected intN or uintN, N = 2..8)")
-    return IntFormat(int(match.group(2)), signed=not match.group(1))
+    spec = parse_int(text)
+    return IntFormat(spec.bits, spec.signed)
 
 
 @dataclass(frozen=True)

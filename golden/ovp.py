@@ -41,6 +41,8 @@ from functools import lru_cache
 
 import torch
 
+from quantrtl.formats.integer import is_int
+from quantrtl.formats.ovp import NIBBLE_ORDERS, OVPSpec
 from quantrtl.golden import arith
 
 __all__ = ["OVPFormat", "FLINT4_VALUES", "NIBBLE_ORDERS", "CLIP_RATIOS", "decode",
@@ -50,66 +52,25 @@ __all__ = ["OVPFormat", "FLINT4_VALUES", "NIBBLE_ORDERS", "CLIP_RATIOS", "decode
 # flint4 magnitude field mmm -> value, as tabled in formats.md
 FLINT4_VALUES = (0, 1, 2, 3, 16, 8, 4, 6)
 BOTH_OUTLIER_RULES = ("first", "larger")
-NIBBLE_ORDERS = ("low-first", "high-first")
 LUT_LIMIT = 1 << 16  # rounding by table up to this many entries, by binary search beyond
-MAX_MAGNITUDE = 1 << 31  # every value below this: a product of two fits arith's 62-bit limit
 
 # Clip search: alpha = base * r, r = 0.75, 0.77, ..., 2.49 (88 candidates)
 CLIP_RATIOS = tuple((75 + 2 * i) / 100 for i in range(88))
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 @dataclass(frozen=True)
-class OVPFormat:
-    """An OVP format: ``bits`` per code (4 or 8), the normal type (``"int"``, or ``"flint"``
-    for 4 bits), the abfloat outlier's ``exp_bits`` E, ``man_bits`` M (1 + E + M = bits)
-    and ``bias``, and the encoder's rule for a pair of two outliers."""
+class OVPFormat(OVPSpec):
+    """An OVP format (the descriptor ``quantrtl.formats.OVPSpec``: ``bits`` per code, the
+    normal type, the abfloat outlier's ``exp_bits`` E, ``man_bits`` M and ``bias``) with
+    the encoder's rule for a pair of two outliers and the golden value tables."""
 
-    bits: int = 4
-    normal: str = "int"
-    exp_bits: int = 2
-    man_bits: int = 1
-    bias: int = 2
     both_outliers: str = "first"
 
     def __post_init__(self):
-        if not _is_int(self.bits) or self.bits not in (4, 8):
-            raise ValueError(f"OVP codes are 4 or 8 bits, got {self.bits!r}")
-        if self.normal not in ("int", "flint"):
-            raise ValueError(f"OVP normal type must be 'int' or 'flint', got {self.normal!r}")
-        if self.normal == "flint" and self.bits != 4:
-            raise ValueError("flint normals exist only for 4-bit OVP")
-        for name in ("exp_bits", "man_bits", "bias"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 0:
-                raise ValueError(f"OVP {name} must be a non-negative int, got {value!r}")
-        if self.exp_bits < 1 or 1 + self.exp_bits + self.man_bits != self.bits:
-            raise ValueError(f"abfloat needs 1 + E + M = {self.bits} bits with E >= 1, got "
-                             f"E={self.exp_bits}, M={self.man_bits}")
-        if self.max_outlier >= MAX_MAGNITUDE:
-            raise ValueError(f"largest outlier {self.max_outlier} must be below 2^31 "
-                             f"(E={self.exp_bits}, M={self.man_bits}, bias={self.bias})")
+        super().__post_init__()
         if self.both_outliers not in BOTH_OUTLIER_RULES:
             raise ValueError(f"both_outliers must be one of {BOTH_OUTLIER_RULES}, got "
                              f"{self.both_outliers!r}")
-
-    @classmethod
-    def int4(cls, **kw) -> OVPFormat:
-        """int4 normals, E2M1 outliers with bias 2 (12 … 96)."""
-        return cls(4, "int", 2, 1, 2, **kw)
-
-    @classmethod
-    def flint4(cls, **kw) -> OVPFormat:
-        """flint4 normals, E2M1 outliers with bias 3 (24 … 192)."""
-        return cls(4, "flint", 2, 1, 3, **kw)
-
-    @classmethod
-    def int8(cls, exp_bits: int = 2, man_bits: int = 5, bias: int = 2, **kw) -> OVPFormat:
-        """int8 normals, abfloat E``exp_bits``M``man_bits`` outliers (E2M5 bias 2: 132 … 2016)."""
-        return cls(8, "int", exp_bits, man_bits, bias, **kw)
 
     @property
     def name(self) -> str:
@@ -118,20 +79,6 @@ class OVPFormat:
 
     def __str__(self):
         return self.name
-
-    @property
-    def identifier(self) -> int:
-        """The victim code ``10..0``."""
-        return 1 << (self.bits - 1)
-
-    @property
-    def max_normal(self) -> int:
-        """Largest normal value: 7 (int4), 16 (flint4), 127 (int8)."""
-        return 16 if self.normal == "flint" else (1 << (self.bits - 1)) - 1
-
-    @property
-    def max_outlier(self) -> int:
-        return ((1 << (self.man_bits + 1)) - 1) << ((1 << self.exp_bits) - 1 + self.bias)
 
     def normal_values(self) -> torch.Tensor:
         """Sorted distinct values a normal code takes, int64."""
@@ -382,7 +329,7 @@ def unpack_bytes(data: torch.Tensor, fmt: OVPFormat, nibble_order: str = "low-fi
 def _reduce_dims(x: torch.Tensor, axis: int | None) -> list[int]:
     if axis is None:
         return list(range(x.dim()))
-    if _is_int(axis) and -x.dim() <= axis < x.dim():
+    if is_int(axis) and -x.dim() <= axis < x.dim():
         axis %= x.dim()
         if axis == x.dim() - 1:
             raise ValueError("the channel axis cannot be the last (pair) dimension: both "

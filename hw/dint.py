@@ -8,6 +8,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from quantrtl.formats.dint import DIntSpec
 from quantrtl.hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
     unused_if_invalid
 
@@ -17,19 +18,9 @@ __all__ = ["dint_magnitudes", "frac_bits", "fixed_magnitudes", "DIntMAC"]
 def dint_magnitudes(bits: int, denormals) -> tuple[Fraction, ...]:
     """Magnitude of each magnitude code of ``dINT(bits, denormals)``: 0, the denormal levels
     ascending, then 1, 2, 3, ... (``shared/spec/formats.md``, section dINT4)."""
-    if isinstance(bits, bool) or not isinstance(bits, int) or not 3 <= bits <= 8:
-        raise ValueError(f"dINT width must be 3..8 bits, got {bits!r}")
-    levels = sorted(Fraction(d) for d in denormals)
-    for d in levels:
-        if not 0 < d < 1 or d.numerator != 1 or d.denominator & (d.denominator - 1):
-            raise ValueError(f"denormal levels must be powers of two below 1, got {float(d)}")
-    if len(set(levels)) != len(levels):
-        raise ValueError("denormal levels must be distinct")
-    n_integers = (1 << (bits - 1)) - 1 - len(levels)
-    if n_integers < 1:
-        raise ValueError(f"{len(levels)} denormal levels leave no integer level in "
-                         f"{bits} bits")
-    return (Fraction(0), *levels, *(Fraction(i) for i in range(1, n_integers + 1)))
+    spec = DIntSpec(bits, tuple(denormals))  # validates (ValueError)
+    levels = [Fraction(d) for d in spec.denormals]
+    return (Fraction(0), *levels, *(Fraction(i) for i in range(1, spec.integers + 1)))
 
 
 def frac_bits(magnitudes) -> int:

@@ -29,6 +29,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from quantrtl.formats.ovp import NIBBLE_ORDERS, OVPSpec
 from quantrtl.hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
     unused_if_invalid
 
@@ -40,50 +41,13 @@ __all__ = ["OVPParams", "OVPElementDecoder", "OVPMagnitudeDecoder", "OVPPairDeco
 # 000:0 001:1 010:2 011:3 100:16 101:8 110:4 111:6
 FLINT4_EXP_INT = {0: (0, 0), 1: (0, 1), 2: (1, 1), 3: (0, 3), 4: (4, 1), 5: (3, 1),
                   6: (2, 1), 7: (1, 3)}
-NIBBLE_ORDERS = ("low-first", "high-first")
 
 
 @dataclass(frozen=True)
-class OVPParams:
-    """An OVP format as hardware parameters: ``bits`` per code, the normal type, and the
-    abfloat outlier's ``exp_bits`` (E), ``man_bits`` (M) and ``bias``."""
-
-    bits: int = 4
-    normal: str = "int"
-    exp_bits: int = 2
-    man_bits: int = 1
-    bias: int = 2
-
-    def __post_init__(self):
-        if self.bits not in (4, 8):
-            raise ValueError(f"OVP codes are 4 or 8 bits, got {self.bits!r}")
-        if self.normal not in ("int", "flint"):
-            raise ValueError(f"OVP normal type must be int or flint, got {self.normal!r}")
-        if self.normal == "flint" and self.bits != 4:
-            raise ValueError("flint normals exist only for 4-bit OVP")
-        for name in ("exp_bits", "man_bits", "bias"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"OVP {name} must be a non-negative int, got {value!r}")
-        if self.exp_bits < 1 or 1 + self.exp_bits + self.man_bits != self.bits:
-            raise ValueError(f"abfloat needs 1 + E + M = {self.bits} bits with E >= 1, got "
-                             f"E={self.exp_bits}, M={self.man_bits}")
-
-    @classmethod
-    def int4(cls):
-        return cls(4, "int", 2, 1, 2)
-
-    @classmethod
-    def flint4(cls):
-        return cls(4, "flint", 2, 1, 3)
-
-    @classmethod
-    def int8(cls, exp_bits=2, man_bits=5, bias=2):
-        return cls(8, "int", exp_bits, man_bits, bias)
-
-    @property
-    def identifier(self) -> int:
-        return 1 << (self.bits - 1)
+class OVPParams(OVPSpec):
+    """An OVP format as hardware parameters: the descriptor ``quantrtl.formats.OVPSpec``
+    (``bits`` per code, the normal type, the abfloat outlier's ``exp_bits`` E, ``man_bits``
+    M and ``bias``) with the widths of the ``<exponent, integer>`` lanes."""
 
     @property
     def max_exp(self) -> int:
@@ -93,14 +57,6 @@ class OVPParams:
     @property
     def exp_width(self) -> int:
         return max(1, self.max_exp.bit_length())
-
-    @property
-    def max_magnitude(self) -> int:
-        """Largest |value|: the largest outlier ``(2^(M+1) - 1) << (2^E - 1 + bias)``, or the
-        largest normal (7, 127, or 16 for flint4) if that is larger."""
-        normal = 16 if self.normal == "flint" else (1 << (self.bits - 1)) - 1
-        outlier = ((1 << (self.man_bits + 1)) - 1) << ((1 << self.exp_bits) - 1 + self.bias)
-        return max(normal, outlier)
 
     @property
     def int_width(self) -> int:

@@ -46,7 +46,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from quantrtl.hw.mac import unused_if_invalid
-from quantrtl.hw.ovp import FLINT4_EXP_INT, NIBBLE_ORDERS, OVPParams
+from quantrtl.formats.ovp import NIBBLE_ORDERS
+from quantrtl.hw.ovp import FLINT4_EXP_INT, OVPParams
 
 __all__ = ["OVPPairEncoder", "MAX_IN_WIDTH", "MAX_FRAC_BITS"]
 
@@ -112,7 +113,7 @@ class OVPPairEncoder(wiring.Component):
 
     @property
     def max_normal(self) -> int:
-        return 16 if self._fmt.normal == "flint" else (1 << (self._fmt.bits - 1)) - 1
+        return self._fmt.max_normal
 
     @property
     def normal_magnitudes(self) -> list[int]:
@@ -135,8 +136,7 @@ class OVPPairEncoder(wiring.Component):
 
     @property
     def max_outlier(self) -> int:
-        f = self._fmt
-        return ((1 << (f.man_bits + 1)) - 1) << ((1 << f.exp_bits) - 1 + f.bias)
+        return self._fmt.max_outlier
 
     @property
     def latency(self) -> int:

@@ -27,36 +27,15 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
 from quantrtl.hw.dint import dint_magnitudes, fixed_magnitudes, frac_bits
 from quantrtl.hw.mac import check_operand
-from quantrtl.hw.ovp import NIBBLE_ORDERS, OVPPairDecoder, OVPParams, even_shift_product, \
+from quantrtl.formats.dint import DIntSpec
+from quantrtl.formats.ovp import NIBBLE_ORDERS, ovp_name
+from quantrtl.hw.ovp import OVPPairDecoder, OVPParams, even_shift_product, \
     magnitude_lane_widths
 from quantrtl.hw.pe import PEType
 
-__all__ = ["OVPArrayPE", "DIntArrayPE", "DINT_DECODES", "ovp_params_name", "dint_name"]
+__all__ = ["OVPArrayPE", "DIntArrayPE", "DINT_DECODES"]
 
 DINT_DECODES = ("pe", "shifts", "magnitude")
-
-
-def ovp_params_name(fmt: OVPParams | None, x_width: int = 8) -> str:
-    """``ovp4``, ``ovp4-flint``, ``ovp8`` (E2M5 bias 2), ``ovp8-e3m4b2`` for other 8-bit
-    outliers, ``int8`` for a plain integer pair (``None``)."""
-    if fmt is None:
-        return f"int{x_width}"
-    if fmt == OVPParams.int4():
-        return "ovp4"
-    if fmt == OVPParams.flint4():
-        return "ovp4-flint"
-    if fmt == OVPParams.int8():
-        return "ovp8"
-    flint = "-flint" if fmt.normal == "flint" else ""
-    return f"ovp{fmt.bits}{flint}-e{fmt.exp_bits}m{fmt.man_bits}b{fmt.bias}"
-
-
-def _max_normal(fmt: OVPParams) -> int:
-    return 16 if fmt.normal == "flint" else (1 << (fmt.bits - 1)) - 1
-
-
-def _max_outlier(fmt: OVPParams) -> int:
-    return ((1 << (fmt.man_bits + 1)) - 1) << ((1 << fmt.exp_bits) - 1 + fmt.bias)
 
 
 def _free_name(m: Module, prefix: str) -> str:
@@ -97,7 +76,7 @@ class OVPArrayPE(PEType):
         self._a, self._b, self._x_width, self._order = a, b, x_width, nibble_order
         self.a_width = 2 * (x_width if a is None else a.bits)
         self.b_width = 2 * b.bits
-        self.modes = (f"{ovp_params_name(a, x_width)}x{ovp_params_name(b)}",)
+        self.modes = (f"{ovp_name(a, x_width)}x{ovp_name(b)}",)
 
     @staticmethod
     def _lane_width(fmt: OVPParams) -> int:
@@ -145,7 +124,7 @@ class OVPArrayPE(PEType):
         if fmt is None:
             big = 1 << (self._x_width - 1)
             return [(big, big)]
-        n, o = _max_normal(fmt), _max_outlier(fmt)
+        n, o = fmt.max_normal, fmt.max_outlier
         return [(n, n), (o, 0), (0, o)]
 
     @property
@@ -175,15 +154,6 @@ class OVPArrayPE(PEType):
 
     def elements(self, mode):
         return 2
-
-
-def dint_name(w_bits: int, denormals) -> str:
-    """``dint4`` for the default level 0.5, else ``dint4-d0.25-0.5`` (as
-    ``golden.dint.DIntFormat.name``)."""
-    levels = tuple(sorted(float(d) for d in denormals))
-    if levels == (0.5,):
-        return f"dint{w_bits}"
-    return f"dint{w_bits}-d" + "-".join(repr(d) for d in levels)
 
 
 def _group(pairs, skip_zero=True) -> list[tuple[tuple[int, ...], object]]:
@@ -236,7 +206,7 @@ class DIntArrayPE(PEType):
         self._w_bits, self._x_width, self._decode = w_bits, x_width, decode
         self._edge = decode == "shifts"
         self.a_width, self.b_width = x_width, w_bits
-        self.modes = (f"int{x_width}x{dint_name(w_bits, denormals)}",)
+        self.modes = (f"int{x_width}x{DIntSpec(w_bits, tuple(denormals)).name}",)
         # Per term, per magnitude code: the left shift of x it adds, or None.
         bits_of = [[i for i in range(c.bit_length()) if c >> i & 1]
                    for c in self.fixed_magnitudes]

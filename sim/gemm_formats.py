@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from quantrtl.formats.ovp import ovp_name
 from quantrtl.golden import dint as gdint
 from quantrtl.golden import ovp as govp
 from quantrtl.golden.dint import DIntFormat
@@ -27,21 +28,7 @@ from quantrtl.golden.integer import IntFormat
 from quantrtl.golden.ovp import OVPFormat
 from quantrtl.sim.vectors import biased_choice
 
-__all__ = ["OVPOperands", "DIntOperands", "ovp_format_name"]
-
-
-def ovp_format_name(fmt: OVPFormat | None, x_bits: int = 8) -> str:
-    """``ovp4``, ``ovp4-flint``, ``ovp8`` (E2M5 bias 2), ``ovp8-e3m4b2`` otherwise; ``int8``
-    for a plain pair (``None``). Equal to ``hw.pe_formats.ovp_params_name``."""
-    if fmt is None:
-        return f"int{x_bits}"
-    key = (fmt.bits, fmt.normal, fmt.exp_bits, fmt.man_bits, fmt.bias)
-    named = {(4, "int", 2, 1, 2): "ovp4", (4, "flint", 2, 1, 3): "ovp4-flint",
-             (8, "int", 2, 5, 2): "ovp8"}
-    if key in named:
-        return named[key]
-    flint = "-flint" if fmt.normal == "flint" else ""
-    return f"ovp{fmt.bits}{flint}-e{fmt.exp_bits}m{fmt.man_bits}b{fmt.bias}"
+__all__ = ["OVPOperands", "DIntOperands"]
 
 
 def _draws(count: int, gen: torch.Generator) -> torch.Tensor:
@@ -70,7 +57,7 @@ class OVPOperands:
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return (f"{ovp_format_name(self.a)}x{ovp_format_name(self.b)}",)
+        return (f"{ovp_name(self.a)}x{ovp_name(self.b)}",)
 
     @property
     def a_width(self) -> int:
