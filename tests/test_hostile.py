@@ -81,16 +81,24 @@ def test_non_contiguous_and_half_inputs():
     assert codes.shape == x.shape
 
 
-WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_=-.,", max_size=12)
+TEXT = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_=-.,", max_size=12)
+KEYS = sorted({p.name for spec in DESIGNS.values() for p in spec.params})
+WORDS = st.one_of(TEXT, st.builds("{}={}".format, st.sampled_from(KEYS), TEXT))
 
 
 @given(st.sampled_from(sorted(DESIGNS)), st.lists(WORDS, max_size=3))
 @settings(max_examples=60)
 def test_parameter_parser_builds_or_says_value_error(name, words):
+    known = {p.name for p in DESIGNS[name].params}
+    malformed = [w for w in words if "=" not in w or w.partition("=")[0] not in known]
     try:
-        build(name, words)
-    except ValueError:
-        pass
+        d = build(name, words)
+    except ValueError as e:
+        assert str(e).strip()  # says what is wrong
+        return
+    assert not malformed, f"{name} accepted {malformed}"
+    assert d.name == name and set(d.params) == known
+    assert d.rtl.ports and f"module {d.rtl.top}" in d.rtl.text
 
 
 @pytest.mark.parametrize("args", [
