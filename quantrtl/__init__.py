@@ -1,3 +1,5 @@
 """quantrtl: quantization number formats turned into verified, synthesized hardware."""
 
-__version__ = "0.1.0"
+from quantrtl.base.provenance import package_version as _package_version
+
+__version__ = _package_version()

@@ -1,53 +1,7 @@
-"""Where quantrtl keeps generated files, and how it writes them without leaving half a file."""
+"""Compatibility re-export of ``quantrtl.base.cache`` for modules not yet migrated
+(``quantrtl.rigor``, ``quantrtl.rigor_table``, ``quantrtl.mutate``); new code imports
+``quantrtl.base.cache``."""
 
-from __future__ import annotations
+from quantrtl.base.cache import atomic_dir, atomic_write, cache_root, content_key
 
-import contextlib
-import os
-import shutil
-import tempfile
-from pathlib import Path
-
-__all__ = ["cache_root", "atomic_write", "atomic_dir"]
-
-
-def cache_root() -> Path:
-    """``$QUANTRTL_CACHE`` if set, else ``~/.cache/quantrtl``."""
-    root = os.environ.get("QUANTRTL_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "quantrtl"
-
-
-def atomic_write(path: Path, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-@contextlib.contextmanager
-def atomic_dir(final: Path):
-    """Yield a fresh temporary folder beside ``final``; on success it becomes ``final``.
-
-    On an exception the temporary folder is removed, so ``final`` either holds a complete
-    result or does not exist. An existing ``final`` is replaced.
-    """
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+__all__ = ["cache_root", "content_key", "atomic_write", "atomic_dir"]

@@ -13,8 +13,9 @@ import json
 import sys
 from pathlib import Path
 
+from quantrtl.base.errors import ToolError, VerificationError
 from quantrtl.designs import DESIGNS, build
-from quantrtl.sim.harness import SIMULATORS, ToolError, VerificationError, run_batched, run_vectors
+from quantrtl.sim.harness import SIMULATORS, run_batched, run_vectors
 from quantrtl.sim.vectors import MODES
 from quantrtl.synth.flow import SynthFlags, check_flags, synthesize
 from quantrtl.synth.targets import TARGETS, get_target
@@ -29,6 +30,30 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
+
+
+class _VersionShown(Exception):
+    """``--version`` printed its line: exit status 0."""
+
+
+def version_line() -> str:
+    """``quantrtl <version> (commit <sha>[-dirty])``, without the commit outside a checkout."""
+    from quantrtl.base.provenance import provenance
+    prov = provenance()
+    commit = f" (commit {prov['commit']})" if prov["commit"] else ""
+    return f"quantrtl {prov['quantrtl']}{commit}"
+
+
+class _VersionAction(argparse.Action):
+    """Like argparse's ``version`` action, but computes the line (a git call) only when
+    asked and lets ``main`` return 0 instead of exiting."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())
+        raise _VersionShown()
 
 
 def _seed(text: str) -> int:
@@ -59,7 +84,7 @@ def cmd_list(args) -> int:
 def cmd_verilog(args) -> int:
     design = build(args.design, args.params)
     if args.output:
-        from quantrtl.cache import atomic_write
+        from quantrtl.base.cache import atomic_write
         atomic_write(Path(args.output), design.rtl.text)
         print(f"wrote {args.output} ({design.rtl.top}, sha256 {design.rtl.sha[:16]})",
               file=sys.stderr)
@@ -172,6 +197,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quantrtl", description=__doc__.split("\n\n")[0].strip(),
                      epilog="Design parameters are key=value words after the design name; "
                             "`quantrtl list` shows them.")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="print the quantrtl version and git commit, then exit")
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
 
     sub.add_parser("list", help="designs, their parameters, and targets").set_defaults(
@@ -254,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         return args.func(args)
+    except _VersionShown:
+        return 0
     except (UsageError, ValueError) as exc:
         print(f"quantrtl: error: {exc}", file=sys.stderr)
         return 2

@@ -7,16 +7,17 @@ seconds. The folder is written whole or not at all.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from quantrtl.cache import atomic_dir, atomic_write, cache_root
+from quantrtl.base.cache import atomic_dir, atomic_write, cache_root, content_key
+from quantrtl.base.provenance import provenance
+from quantrtl.base.tools import tool_versions
 from quantrtl.designs import build
-from quantrtl.synth.flow import SynthFlags, tool_versions
+from quantrtl.synth.flow import SynthFlags
 from quantrtl.synth.targets import TARGETS
 
 DEFAULT_TARGETS = ("ice40-up5k", "ecp5-25k", "xc7")
@@ -94,8 +95,8 @@ def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
             results.append({**{k: val for k, val in r.items() if k != "cached"},
                             "label": e.label, "baseline": e.baseline})
 
-    qor = {"tools": tool_versions(), "targets": targets, "verification": verification,
-           "results": results}
+    qor = {"provenance": provenance(), "tools": tool_versions(), "targets": targets,
+           "verification": verification, "results": results}
     with atomic_dir(out) as tmp:
         (tmp / "qor.json").write_text(json.dumps(qor, indent=2, sort_keys=True))
         charts = _charts(results, targets, tmp)
@@ -113,8 +114,8 @@ def _verified(design, simulator) -> tuple[dict, bool]:
     simulator = check_simulator(simulator) if simulator else default_simulator()
     mode = "exhaustive" if design.exhaustive_ok else "random"
     vectors = design.vectors(mode, 20000, 1)
-    blob = json.dumps(vectors.to_config(), sort_keys=True).encode()
-    key = hashlib.sha256(design.rtl.sha.encode() + blob + simulator.encode()).hexdigest()[:24]
+    blob = json.dumps(vectors.to_config(), sort_keys=True)
+    key = content_key(design.rtl.sha, blob, simulator, length=24)
     path = cache_root() / "verified" / f"{key}.json"
     if path.exists():
         return json.loads(path.read_text()), True
@@ -133,7 +134,7 @@ def _index(results):
 def render_markdown(qor: dict, charts: list[str]) -> str:
     results, index = qor["results"], _index(qor["results"])
     tools = ", ".join(f"{k} {v}" for k, v in sorted(qor["tools"].items()))
-    lines = ["# quantrtl QoR report", "",
+    lines = ["# quantrtl QoR report", "", provenance_line(qor.get("provenance")), "",
              f"Tools: {tools}. Area from Yosys on the bare unit; Fmax from nextpnr (seed "
              "1) on the unit inside a registered wrapper, so all paths are register to "
              "register. `ratio` = LUTs / LUTs of the design named under `vs` (same target "
@@ -162,6 +163,18 @@ def render_markdown(qor: dict, charts: list[str]) -> str:
         lines.append("")
     lines += [f"![{c}]({c})" for c in charts]
     return "\n".join(lines) + "\n"
+
+
+def provenance_line(prov: dict | None) -> str:
+    """``quantrtl 0.1.0, commit abc1234`` (``-dirty`` kept; "commit unknown" outside a
+    checkout) for the head of a report."""
+    if not prov:
+        return "quantrtl version unknown"
+    commit = prov.get("commit")
+    if commit:
+        sha, dirty = commit.partition("-dirty")[:2]
+        return f"quantrtl {prov['quantrtl']}, commit {sha[:12]}{dirty}"
+    return f"quantrtl {prov['quantrtl']}, commit unknown (not a git checkout)"
 
 
 def _charts(results, targets, folder: Path) -> list[str]:

@@ -11,12 +11,11 @@ the inputs idle, inputs change and outputs are read on falling edges).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
+from quantrtl.base.cache import atomic_write, cache_root, content_key
 from quantrtl.hw.rtl import RTL
-from quantrtl.cache import atomic_write, cache_root
 from quantrtl.sim.vectors import Vectors
 
 __all__ = ["batch_rtl", "RESET_CYCLES"]
@@ -37,8 +36,8 @@ def batch_rtl(rtl: RTL, vectors: Vectors) -> tuple[RTL, dict]:
         raise ValueError(f"{rtl.top}: batched verification needs a clocked unit")
     widths = {p.name: p.width for p in rtl.ports}
     n, latency = len(vectors), vectors.latency
-    blob = json.dumps(vectors.to_config(), sort_keys=True).encode()
-    folder = cache_root() / "batch" / hashlib.sha256(rtl.sha.encode() + blob).hexdigest()[:20]
+    blob = json.dumps(vectors.to_config(), sort_keys=True)
+    folder = cache_root() / "batch" / content_key(rtl.sha, blob)
     for name, values in vectors.stimulus.items():
         _hex_file(folder / f"s_{name}.hex", values, widths[name])
     for name, values in vectors.expected.items():

