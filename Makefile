@@ -1,7 +1,7 @@
 # Two commands for a new user; each sets itself up on first use:
 #   make report   create .venv, install everything (a simulator too), verify and synthesize
 #                 the default design set, write report/ (qor.json, report.md, charts)
-#   make test     the same set-up, then the test suite
+#   make test     the same set-up, then the lint (ruff) and the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 STAMP  := $(VENV)/.quantrtl-installed
@@ -12,6 +12,7 @@ report: $(STAMP)
 	$(VENV)/bin/quantrtl report
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
 setup: $(STAMP)
