@@ -21,6 +21,7 @@ import torch
 
 from quantrtl.golden import dint
 from quantrtl.golden.integer import IntFormat, compute_qparams, dequantize, fake_quantize, quantize
+
 from inputs import LAYER, SEED, minilm_weight, small_valued
 from quant_error import int4_clip_search
 

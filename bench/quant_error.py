@@ -13,6 +13,7 @@ import torch
 
 from quantrtl.golden import dint, ovp
 from quantrtl.golden.integer import IntFormat, fake_quantize as int_fake_quantize
+
 from inputs import LAYER, SEED, gaussian_with_outliers, minilm_weight, small_valued
 
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from quantrtl.golden import dint, ovp
-from quantrtl.golden.integer import IntFormat, compute_qparams, quantize
 from quantrtl.cli import main
 from quantrtl.designs import DESIGNS, build
+from quantrtl.golden import dint, ovp
+from quantrtl.golden.integer import IntFormat, compute_qparams, quantize
 
 FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=32)
 FINITE = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, width=32)

