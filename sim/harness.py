@@ -91,7 +91,7 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
     Returns the test counts; raises ``VerificationError`` on a failing test and
     ``ToolError`` when the simulator is missing or does not build the design.
     """
-    from cocotb_tools.runner import get_runner, get_results
+    from cocotb_tools.runner import get_results, get_runner
 
     simulator = check_simulator(simulator) if simulator else default_simulator()
     build_dir = cache_root() / "sim" / simulator / (rtl.sha[:20] + ("-waves" if waves else ""))
