@@ -196,3 +196,17 @@ def test_sim_and_synth_import_no_upper_layer():
         for f in sorted((ROOT / layer).rglob("*.py")):
             bad = {n for n in _project_imports(f) if n.startswith(banned)}
             assert not bad, f"{layer}/{f.name} imports {bad}"
+
+
+def test_run_bench_without_its_simulator_names_tool_design_and_log(monkeypatch):
+    from quantrtl.hw.rtl import RTL
+    from quantrtl.sim.harness import run_bench, simulator_available
+    monkeypatch.setenv("PATH", "/nonexistent")
+    if Path(sys.executable).parent.joinpath("iverilog").exists():
+        pytest.skip("iverilog lies beside the Python executable")
+    assert not simulator_available("icarus")
+    rtl = RTL("lonely", "module lonely(\n  input wire a,\n  output wire y\n);\n"
+                        "  assign y = a;\nendmodule\n")
+    with pytest.raises(ToolError, match=r"^iverilog: not installed \(needed for simulation "
+                                        r"of lonely; .*\); log: (.*missing-simulator\.log)$"):
+        run_bench(rtl, "quantrtl.sim.benches.stream", {}, simulator="icarus")
