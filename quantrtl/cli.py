@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from quantrtl.base.errors import ToolError, VerificationError
-from quantrtl.designs import DESIGNS, build
+from quantrtl.designs import DESIGNS, build, provable
 from quantrtl.sim.harness import SIMULATORS, run_batched, run_vectors
 from quantrtl.sim.vectors import MODES
 from quantrtl.synth.flow import SynthFlags, check_flags, synthesize
@@ -157,12 +157,12 @@ def cmd_lint(args) -> int:
         print(f"  {warning}")
     print(f"{design.label}: {len(result.warnings)} lint warnings (verilator -Wall), "
           f"{len(result.waived)} waived ({len(WAIVERS)} codes, justified in "
-          f"quantrtl/rigor.py); log: {result.log}")
+          f"quantrtl/rigor/linter.py); log: {result.log}")
     return 1 if result.warnings else 0
 
 
 def cmd_mutate(args) -> int:
-    from quantrtl.mutate import mutation_test
+    from quantrtl.rigor.mutation import mutation_test
     design = build(args.design, args.params)
     print(f"mutation testing {design.label} ({args.count} mutants) ...", file=sys.stderr)
     report = mutation_test(design, count=args.count, seed=args.seed, simulator=args.sim,
@@ -185,7 +185,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_rigor(args) -> int:
-    from quantrtl.rigor_table import resolve_units, run_rigor
+    from quantrtl.rigor.table import resolve_units, run_rigor
     units = resolve_units(args.designs)
     doc = run_rigor(Path(args.out), units=units, count=args.count, seed=args.seed,
                     simulator=args.sim)
@@ -237,7 +237,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("prove", help="formal equivalence with the golden model (Yosys SAT)")
-    p.add_argument("design", help="ovp-decoder, int-mac, baseline-mac, dint-mac or ovp-pe")
+    p.add_argument("design", help=f"one of: {', '.join(provable())}")
     p.add_argument("params", nargs="*", help=PARAMS_HELP)
     p.set_defaults(func=cmd_prove)
 

@@ -13,7 +13,7 @@ from quantrtl.golden.ovp import OVPFormat
 from quantrtl.hw.array import OutputStationaryArray
 from quantrtl.hw.pe_formats import DINT_DECODES, DIntArrayPE, OVPArrayPE
 from quantrtl.hw.rtl import from_component
-from quantrtl.designs import _array_pe, build
+from quantrtl.designs import array_pe, build
 from quantrtl.sim.gemm import os_stream_vectors
 from quantrtl.sim.gemm_formats import DIntOperands, OVPOperands
 from quantrtl.sim.harness import VerificationError, run_vectors
@@ -32,7 +32,7 @@ def _check(params: str, tiles=40, seed=7):
 
 def _factory(params: str):
     """``(PEType, operand kind)`` of ``pe=<name> a=.. b=..``, as the design builds them."""
-    return _array_pe({"a": None, "b": None} | dict(kv.split("=") for kv in params.split()))
+    return array_pe({"a": None, "b": None} | dict(kv.split("=") for kv in params.split()))
 
 
 @pytest.mark.parametrize("params", [

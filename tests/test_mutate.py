@@ -4,7 +4,7 @@ import pytest
 
 from quantrtl.hw.rtl import RTL
 from quantrtl.designs import build
-from quantrtl.mutate import MUTATION_CYCLE_LIMIT, bench_vectors, mutation_test
+from quantrtl.rigor.mutation import MUTATION_CYCLE_LIMIT, bench_vectors, mutation_test
 from quantrtl.sim.harness import VerificationError, run_vectors
 
 
@@ -48,7 +48,7 @@ def test_long_benches_are_capped_for_mutation():
 
 
 def test_arrays_fall_back_to_sat_against_the_original():
-    from quantrtl.mutate import equivalence_check
+    from quantrtl.rigor.mutation import equivalence_check
     method, _ = equivalence_check(build("systolic-array", ["rows=1", "cols=1", "max_k=2"]))
     assert method == "SAT against the original, 24 cycles from reset"
     # a cell proved by cutting at its decoder instances: flattened mutants have none
@@ -59,7 +59,7 @@ def test_arrays_fall_back_to_sat_against_the_original():
 def test_sat_equivalence_handles_arrays_with_memories(tmp_path):
     """A bram=1 array's netlist has memory read ports, which Yosys's SAT cannot model
     unmapped: the equivalence check maps them first, and decides both ways."""
-    from quantrtl.mutate import _equivalent, _list_mutations, _write_mutants
+    from quantrtl.rigor.mutation import _equivalent, _list_mutations, _write_mutants
     design = build("systolic-array", "rows=2 cols=4 a=int2 b=int2 dataflow=ws bram=1".split())
     top = design.rtl.top
     (tmp_path / "orig.v").write_text(design.rtl.text)

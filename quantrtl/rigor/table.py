@@ -7,20 +7,20 @@ their cells as ``array-pe``) the table holds:
   for the arrays, which have no reference: their cells' arithmetic is proved as
   ``array-pe``);
 * lint: ``quantrtl.rigor.lint``'s unwaived warnings (must be 0) and waived ones;
-* mutation: ``quantrtl.mutate.mutation_test`` with ``count`` Yosys ``mutate`` mutants
+* mutation: ``quantrtl.rigor.mutation.mutation_test`` with ``count`` Yosys ``mutate`` mutants
   (seed ``seed``): created / killed / equivalent / survived and the score killed /
   (created - equivalent), which must be at least ``SCORE_TARGET``; survivors are listed
-  under the table. Which bench runs on the mutants (``quantrtl.mutate.bench_vectors``:
+  under the table. Which bench runs on the mutants (``quantrtl.rigor.mutation.bench_vectors``:
   the verification's vectors, or random ones where those exceed
   ``MUTATION_CYCLE_LIMIT`` cycles) and how survivors are sorted into equivalent or not
   (a proof against the golden reference, or SAT against the original) is
-  ``quantrtl.mutate``'s, the same as ``quantrtl mutate``'s;
+  ``quantrtl.rigor.mutation``'s, the same as ``quantrtl mutate``'s;
 * vectors: how many cycles the verification bench (``quantrtl verify``'s default:
   exhaustive when affordable, else 20,000 random) and the mutation bench use.
 
 Mutation results are cached under ``<cache>/rigor/mutate/`` keyed by the RTL's sha256, the
 vectors (their full content), the mutant count, the seed, the simulator, the mutation
-bound and the source of ``quantrtl.mutate`` and ``quantrtl.rigor``: a rerun with nothing
+bound and the source of ``quantrtl.rigor.mutation``, ``prover`` and ``linter``: a rerun with nothing
 changed takes seconds (only the proofs and lint run again). ``rigor.json`` and ``rigor.md``
 are written with ``quantrtl.cache.atomic_write`` after every unit is done, so a failing
 tool (which raises ``ToolError``) leaves the previous files, or none, never half a table.
@@ -35,9 +35,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from quantrtl.cache import atomic_write, cache_root
-from quantrtl.designs import DESIGNS, Design, build
-from quantrtl.mutate import MUTATION_CYCLE_LIMIT, MUTATION_RANDOM_COUNT, bench_vectors
+from quantrtl.base.cache import atomic_write, cache_root, content_key
+from quantrtl.base.provenance import provenance
+from quantrtl.designs import DESIGNS, Design, build, rigor_set
+from quantrtl.rigor.mutation import MUTATION_CYCLE_LIMIT, MUTATION_RANDOM_COUNT, bench_vectors
 
 __all__ = ["Unit", "DEFAULT_UNITS", "SCORE_TARGET", "MUTATION_CYCLE_LIMIT",
            "MUTATION_RANDOM_COUNT", "resolve_units", "mutation_run", "rigor_row", "run_rigor",
@@ -57,32 +58,9 @@ class Unit:
         return " ".join([self.design, *self.params])
 
 
-# Every registered design, at parameters that prove (when there is a reference) in
-# seconds, except array-pe pe=mixed (~7 min). The arrays have no proof reference: their
-# cells' arithmetic is the array-pe rows; their rows give lint and mutation of the whole
-# array (skew, control, streams) with the GEMM bench, at 2-bit operands so that SAT can
-# settle the surviving mutants of the fabric. A new unit gets a line here.
-DEFAULT_UNITS: tuple[Unit, ...] = (
-    Unit("int-mac", ("a=int8", "b=int8", "acc=24")),
-    Unit("int-mac", ("a=uint3", "b=int8", "acc=20", "overflow=saturate", "pipeline=3")),
-    Unit("baseline-mac", ()),
-    Unit("dint-mac", ()),
-    Unit("dint-mac", ("denormals=0.25,0.5", "overflow=saturate", "pipeline=1")),
-    Unit("ovp-decoder", ("fmt=ovp4",)),
-    Unit("ovp-decoder", ("fmt=ovp8",)),
-    Unit("ovp-pe", ("w=ovp4", "act=ovp4")),
-    Unit("ovp-pe", ("w=ovp4", "act=int8")),
-    Unit("ovp-encoder", ()),
-    Unit("array-pe", ("pe=int", "a=int4", "b=int4")),
-    Unit("array-pe", ("pe=mixed",)),
-    Unit("array-pe", ("pe=ovp",)),
-    Unit("array-pe", ("pe=ovp", "a=int8", "b=ovp8")),
-    Unit("array-pe", ("pe=dint",)),
-    Unit("systolic-array", ("rows=2", "cols=2", "a=int2", "b=int2", "max_k=2")),
-    Unit("systolic-array", ("rows=2", "cols=2", "a=int2", "b=int2", "dataflow=ws")),
-    # bram=1: the shadow memories and one skew and one de-skew line in memories
-    Unit("systolic-array", ("rows=2", "cols=4", "a=int2", "b=int2", "dataflow=ws", "bram=1")),
-)
+# Every registered design's rigor sets (``DesignSpec.rigor``): parameters that prove (when
+# there is a reference) in seconds, except array-pe pe=mixed (~7 min); the arrays at 2x2.
+DEFAULT_UNITS: tuple[Unit, ...] = tuple(Unit(name, params) for name, params in rigor_set())
 
 
 def resolve_units(specs: list[str] | None) -> list[Unit]:
@@ -111,9 +89,9 @@ def _progress(message: str):
 
 def mutation_run(design: Design, vectors, *, count: int, seed: int,
                  simulator: str | None = None, progress=None) -> dict:
-    """``quantrtl.mutate.mutation_test`` with ``vectors`` as the bench; the record of
+    """``quantrtl.rigor.mutation.mutation_test`` with ``vectors`` as the bench; the record of
     ``rigor.json``."""
-    from quantrtl.mutate import mutation_test
+    from quantrtl.rigor.mutation import mutation_test
 
     report = mutation_test(design, count=count, seed=seed, simulator=simulator,
                            vectors=vectors, progress=progress)
@@ -128,17 +106,15 @@ def _mutation(design: Design, vectors, *, count: int, seed: int, simulator: str 
               progress) -> tuple[dict, bool]:
     """``mutation_run``'s record, from the cache when the same RTL, vectors, count, seed,
     simulator and checking code ran before."""
-    import quantrtl.mutate as mutate
-    import quantrtl.rigor as rigor
+    from quantrtl.rigor import linter, mutation, prover
     from quantrtl.sim.harness import check_simulator, default_simulator
 
     simulator = check_simulator(simulator) if simulator else default_simulator()
     blob = json.dumps(vectors.to_config(), sort_keys=True).encode()
-    code = b"".join(Path(m.__file__).read_bytes() for m in (mutate, rigor))
-    key_text = "\n".join([design.rtl.sha, hashlib.sha256(blob).hexdigest(), str(count),
-                          str(seed), simulator, str(mutate.BMC_STEPS), MUTATION_METHOD,
-                          hashlib.sha256(code).hexdigest()])
-    key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
+    code = b"".join(Path(m.__file__).read_bytes() for m in (mutation, prover, linter))
+    key = content_key(design.rtl.sha, hashlib.sha256(blob).hexdigest(), str(count), str(seed),
+                      simulator, str(mutation.BMC_STEPS), MUTATION_METHOD,
+                      hashlib.sha256(code).hexdigest(), length=24)
     path = cache_root() / "rigor" / "mutate" / f"{key}.json"
     if path.exists():
         return json.loads(path.read_text()), True
@@ -209,7 +185,7 @@ def run_rigor(out: Path, *, units: list[Unit] | None = None, count: int = 40, se
     started = time.perf_counter()
     rows = [rigor_row(u, count=count, seed=seed, simulator=simulator, progress=progress,
                       tag=f"[rigor {i}/{len(units)}] ") for i, u in enumerate(units, 1)]
-    doc = {"count": count, "seed": seed, "score_target": SCORE_TARGET,
+    doc = {"count": count, "seed": seed, "score_target": SCORE_TARGET, **provenance(),
            "mutation_cycle_limit": MUTATION_CYCLE_LIMIT,
            "mutation_random_count": MUTATION_RANDOM_COUNT,
            "seconds": round(time.perf_counter() - started, 1), "rows": rows,

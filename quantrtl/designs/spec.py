@@ -1,0 +1,126 @@
+"""What a design is: its parameters, its registration and a built instance.
+
+A design is named on the command line with ``key=value`` parameters, e.g.
+``int-mac a=int4 b=int8 acc=20 pipeline=1``. Its ``DesignSpec`` (registered by one module
+of this package per design family) says everything the tools need to know about it: its
+parameters, how to make its RTL and golden vectors, its proof reference, the parameter
+sets that lint, prove, the rigor table and the report exercise, and its help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from quantrtl.formats.integer import parse_int
+from quantrtl.hw.rtl import RTL
+from quantrtl.sim.vectors import Vectors
+
+__all__ = ["Param", "Design", "DesignSpec", "ReportRow", "parse_params"]
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str            # "format", "int", "floats", "text" or "choice"
+    default: object
+    help: str
+    choices: tuple = ()
+
+    def parse(self, text: str):
+        if self.kind == "format":
+            return parse_int(text).name
+        if self.kind == "int":
+            try:
+                return int(text, 0)
+            except ValueError:
+                raise ValueError(f"parameter {self.name} takes an integer, got {text!r}") \
+                    from None
+        if self.kind == "text":
+            if not text or any(c.isspace() for c in text):
+                raise ValueError(f"parameter {self.name} takes a non-empty word, got {text!r}")
+            return text
+        if self.kind == "floats":
+            try:
+                return ",".join(str(float(v)) for v in text.split(","))
+            except ValueError:
+                raise ValueError(f"parameter {self.name} takes comma-separated numbers, got "
+                                 f"{text!r}") from None
+        if text not in self.choices:
+            raise ValueError(f"parameter {self.name} takes one of {', '.join(self.choices)}, "
+                             f"got {text!r}")
+        return text
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    params: dict
+    rtl: RTL
+    vectors: Callable[[str, int, int], Vectors]  # (mode, count, seed) -> golden vectors
+    exhaustive_ok: bool              # whether mode "exhaustive" is affordable
+
+    @property
+    def label(self) -> str:
+        return " ".join([self.name, *(f"{k}={v}" for k, v in self.params.items()
+                                      if v is not None)])
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One row of ``quantrtl report``: ``design`` at ``params``, its LUTs divided by those
+    of the row labelled ``baseline`` (``None``: the row is a baseline)."""
+
+    label: str
+    design: str
+    params: dict
+    baseline: str | None
+
+
+ParamSets = tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class DesignSpec:
+    """A registered design.
+
+    * ``make(params) -> (RTL, vectors(mode, count, seed), exhaustive_ok)``: validates
+      every parameter (``ValueError``) before any RTL exists.
+    * ``reference(design) -> quantrtl.formal.reference.Reference``: the golden reference
+      ``quantrtl prove`` compares the RTL with (``None``: the design has none;
+      ``no_proof`` says why and what is proved instead).
+    * ``lint``, ``prove``, ``rigor``: parameter sets (``key=value`` words) that
+      ``quantrtl lint``'s tests, the quick proof regression and the rigor table exercise.
+    """
+
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    make: Callable[[dict], tuple[RTL, Callable, bool]] = field(repr=False)
+    reference: Callable | None = field(default=None, repr=False)
+    no_proof: str = ""
+    lint: ParamSets = ((),)
+    prove: ParamSets = ()
+    rigor: ParamSets = ((),)
+
+    def __post_init__(self):
+        if (self.reference is None) == (not self.no_proof):
+            raise ValueError(f"design {self.name}: give either a proof reference or the "
+                             f"reason it has none (no_proof)")
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+
+def parse_params(spec: DesignSpec, items: list[str]) -> dict:
+    """``["a=int4", "acc=16"]`` → the full parameter dict with defaults filled in."""
+    known = {p.name: p for p in spec.params}
+    params = spec.defaults()
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"parameter {item!r} is not of the form key=value")
+        if key not in known:
+            raise ValueError(f"design {spec.name} has no parameter {key!r} "
+                             f"(it has: {', '.join(known)})")
+        params[key] = known[key].parse(value)
+    return params
