@@ -210,3 +210,18 @@ def test_run_bench_without_its_simulator_names_tool_design_and_log(monkeypatch):
     with pytest.raises(ToolError, match=r"^iverilog: not installed \(needed for simulation "
                                         r"of lonely; .*\); log: (.*missing-simulator\.log)$"):
         run_bench(rtl, "quantrtl.sim.benches.stream", {}, simulator="icarus")
+
+
+def test_report_records_provenance_in_qor_json_and_report_md(tmp_path):
+    import json
+
+    from quantrtl.report import _mac, run_report
+    entries = (_mac("INT2 MAC", "int2", "int2", 6, True),)  # 3 area-only runs on xc7
+    out = tmp_path / "rep"
+    run_report(out, targets=["xc7"], verify=False, entries=entries)
+    recorded = json.loads((out / "qor.json").read_text())["provenance"]
+    assert recorded["quantrtl"] == version("quantrtl")
+    assert COMMIT.fullmatch(recorded["commit"] or ""), recorded
+    sha, dirty = recorded["commit"][:12], recorded["commit"][40:]
+    assert f"quantrtl {version('quantrtl')}, commit {sha}{dirty}\n" in \
+        (out / "report.md").read_text()
