@@ -27,8 +27,12 @@ import torch
 
 from quantrtl.formats.dint import DIntSpec
 from quantrtl.golden import arith
-from quantrtl.golden.integer import IntFormat, compute_qparams, dequantize as int_dequantize, \
-    quantize as int_quantize
+from quantrtl.golden.integer import (
+    IntFormat,
+    compute_qparams,
+    dequantize as int_dequantize,
+    quantize as int_quantize,
+)
 
 __all__ = ["DIntFormat", "CLIP_RATIOS", "encode", "decode", "decode_fixed", "quantize",
            "dequantize", "fake_quantize", "aqas_quantize", "product_fixed", "dot", "gemm",

@@ -9,8 +9,13 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from quantrtl.formats.dint import DIntSpec
-from quantrtl.hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
-    unused_if_invalid
+from quantrtl.hw.mac import (
+    check_accumulator,
+    check_operand,
+    delay,
+    register_and_accumulate,
+    unused_if_invalid,
+)
 
 __all__ = ["dint_magnitudes", "frac_bits", "fixed_magnitudes", "DIntMAC"]
 

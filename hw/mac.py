@@ -2,7 +2,7 @@
 
 import functools
 
-from amaranth.hdl import Fragment, Module, Shape, Signal, signed, unsigned, Mux
+from amaranth.hdl import Fragment, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

@@ -45,8 +45,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from quantrtl.hw.mac import unused_if_invalid
 from quantrtl.formats.ovp import NIBBLE_ORDERS
+from quantrtl.hw.mac import unused_if_invalid
 from quantrtl.hw.ovp import FLINT4_EXP_INT, OVPParams
 
 __all__ = ["OVPPairEncoder", "MAX_IN_WIDTH", "MAX_FRAC_BITS"]

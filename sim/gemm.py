@@ -129,9 +129,10 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
 
     Edge tiles first (``K = max_k``, every fill of ``kind`` in every mode), then ``tiles``
     seeded random tiles (``K`` 1..``max_k``, mode drawn from ``modes``), with 10% idle
-    cycles, whose payload is random (it must be ignored). A ``last`` that comes too soon after the previous tile's is either delayed with
-    idle cycles or offered while ``ready`` is low (held until taken), half and half, so the
-    back-pressure is exercised: a wrongly taken or dropped step changes the results.
+    cycles, whose payload is random (it must be ignored). A ``last`` that comes too soon
+    after the previous tile's is either delayed with idle cycles or offered while ``ready``
+    is low (held until taken), half and half, so the back-pressure is exercised: a wrongly
+    taken or dropped step changes the results.
     """
     modes = _check_modes(kind, modes)
     gen = torch.Generator().manual_seed(seed)
@@ -199,9 +200,10 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
     1..``max_rows`` (default ``2 * rows``) activation rows on ``a``, the first with
     ``swap``; edge batches (every fill, every mode) come first. Both streams offer data
     whenever they have some (10% idle cycles, random payload), so loading the next batch's
-    weights overlaps the current batch and the array's ``ready`` rules decide the schedule; this model follows the documented rules
-    (``w`` takes a row while fewer than ``rows`` are loaded and no swap is in flight; a
-    ``swap`` row waits for all ``rows``), and any difference changes the results.
+    weights overlaps the current batch and the array's ``ready`` rules decide the schedule;
+    this model follows the documented rules (``w`` takes a row while fewer than ``rows``
+    are loaded and no swap is in flight; a ``swap`` row waits for all ``rows``), and any
+    difference changes the results.
     """
     modes = _check_modes(kind, modes)
     gen = torch.Generator().manual_seed(seed)

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from quantrtl.formats.ovp import ovp_name
-from quantrtl.golden import dint as gdint
-from quantrtl.golden import ovp as govp
+from quantrtl.golden import dint as gdint, ovp as govp
 from quantrtl.golden.dint import DIntFormat
 from quantrtl.golden.integer import IntFormat
 from quantrtl.golden.ovp import OVPFormat

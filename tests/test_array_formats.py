@@ -7,13 +7,13 @@ import re
 import pytest
 import torch
 
+from quantrtl.designs import array_pe, build
 from quantrtl.golden.dint import DIntFormat
 from quantrtl.golden.integer import IntFormat
 from quantrtl.golden.ovp import OVPFormat
 from quantrtl.hw.array import OutputStationaryArray
 from quantrtl.hw.pe_formats import DINT_DECODES, DIntArrayPE, OVPArrayPE
 from quantrtl.hw.rtl import from_component
-from quantrtl.designs import array_pe, build
 from quantrtl.sim.gemm import os_stream_vectors
 from quantrtl.sim.gemm_formats import DIntOperands, OVPOperands
 from quantrtl.sim.harness import VerificationError, run_vectors

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from amaranth.hdl import Cat, Mux
 
+from quantrtl.designs import build
 from quantrtl.hw.array import OutputStationaryArray, WeightStationaryArray
 from quantrtl.hw.pe_mixed import MixedPE
 from quantrtl.hw.rtl import from_component
-from quantrtl.designs import build
 from quantrtl.sim.gemm import os_stream_vectors, ws_stream_vectors
 from quantrtl.sim.gemm_mixed import MixedOperands
 from quantrtl.sim.harness import VerificationError, run_vectors

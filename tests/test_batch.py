@@ -2,8 +2,8 @@
 
 import pytest
 
-from quantrtl.golden.integer import IntFormat
 from quantrtl.designs import build
+from quantrtl.golden.integer import IntFormat
 from quantrtl.sim.harness import VerificationError, run_batched, simulator_available
 from quantrtl.sim.vectors import mac_vectors
 

@@ -7,10 +7,28 @@ import random
 import pytest
 import torch
 
-from quantrtl.golden.dint import (CLIP_RATIOS, DIntFormat, aqas_quantize, decode, decode_fixed, dequantize,
-                         dot, encode, fake_quantize, gemm, mac_trace, product_fixed, quantize)
-from quantrtl.golden.integer import IntFormat, compute_qparams, dequantize as int_dequantize, \
-    fake_quantize as int_fake_quantize, quantize as int_quantize
+from quantrtl.golden.dint import (
+    CLIP_RATIOS,
+    DIntFormat,
+    aqas_quantize,
+    decode,
+    decode_fixed,
+    dequantize,
+    dot,
+    encode,
+    fake_quantize,
+    gemm,
+    mac_trace,
+    product_fixed,
+    quantize,
+)
+from quantrtl.golden.integer import (
+    IntFormat,
+    compute_qparams,
+    dequantize as int_dequantize,
+    fake_quantize as int_fake_quantize,
+    quantize as int_quantize,
+)
 
 DINT4 = DIntFormat()
 D25 = DIntFormat(4, (0.25, 0.5))

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from quantrtl.golden.integer import (IntFormat, QuantParams, compute_qparams, dequantize,
-                            fake_quantize, parse_int_format, quantize)
+from quantrtl.golden.integer import (
+    IntFormat,
+    QuantParams,
+    compute_qparams,
+    dequantize,
+    fake_quantize,
+    parse_int_format,
+    quantize,
+)
 
 
 @pytest.mark.parametrize("name,qmin,qmax", [

@@ -6,9 +6,22 @@ import torch
 
 import quantrtl.golden.ovp as ovp
 from quantrtl.golden.integer import IntFormat, fake_quantize as int_fake_quantize
-from quantrtl.golden.ovp import (CLIP_RATIOS, OVPFormat, decode, decode_exp_int, dequantize, dot,
-                        encode, fake_quantize, gemm, pack_bytes, product_exp_int, quantize,
-                        split_mul8, unpack_bytes)
+from quantrtl.golden.ovp import (
+    CLIP_RATIOS,
+    OVPFormat,
+    decode,
+    decode_exp_int,
+    dequantize,
+    dot,
+    encode,
+    fake_quantize,
+    gemm,
+    pack_bytes,
+    product_exp_int,
+    quantize,
+    split_mul8,
+    unpack_bytes,
+)
 
 INT4, FLINT4, INT8 = OVPFormat.int4(), OVPFormat.flint4(), OVPFormat.int8()
 LARGER4 = OVPFormat.int4(both_outliers="larger")

@@ -2,10 +2,10 @@
 
 import pytest
 
-from quantrtl.golden.integer import IntFormat
-from quantrtl.hw.rtl import RTL
 from quantrtl.designs import build
 from quantrtl.designs.mac import baseline_mac_verilog
+from quantrtl.golden.integer import IntFormat
+from quantrtl.hw.rtl import RTL
 from quantrtl.sim.harness import VerificationError, run_vectors, simulator_available
 from quantrtl.sim.vectors import mac_vectors
 

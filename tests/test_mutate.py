@@ -2,8 +2,8 @@
 
 import pytest
 
-from quantrtl.hw.rtl import RTL
 from quantrtl.designs import build
+from quantrtl.hw.rtl import RTL
 from quantrtl.rigor.mutation import MUTATION_CYCLE_LIMIT, bench_vectors, mutation_test
 from quantrtl.sim.harness import VerificationError, run_vectors
 

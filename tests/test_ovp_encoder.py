@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from quantrtl.designs import build
 from quantrtl.golden.ovp import OVPFormat, encode
 from quantrtl.hw.ovp import OVPParams
 from quantrtl.hw.ovp_encoder import OVPPairEncoder
 from quantrtl.hw.rtl import RTL
-from quantrtl.designs import build
 from quantrtl.rigor import lint, prove
 from quantrtl.sim.harness import VerificationError, run_vectors, simulator_available
 from quantrtl.sim.vectors import Vectors

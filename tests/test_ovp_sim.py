@@ -3,9 +3,9 @@
 import pytest
 from amaranth.hdl import Fragment, Module, Signal
 
+from quantrtl.designs import build
 from quantrtl.hw.mac import register_and_accumulate
 from quantrtl.hw.ovp import ExpIntMAC, OVPMagnitudeDecoder, OVPParams
-from quantrtl.designs import build
 from quantrtl.sim.harness import run_vectors
 
 

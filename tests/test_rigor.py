@@ -7,14 +7,21 @@ import re
 
 import pytest
 
-from quantrtl.golden.arith import saturate, wrap
-from quantrtl.hw.rtl import RTL
 from quantrtl import rigor
 from quantrtl.base import tools
-from quantrtl.rigor import table as rigor_table
 from quantrtl.cli import main
 from quantrtl.designs import DESIGNS, build
-from quantrtl.rigor import LINT_SET, WAIVERS, ProofResult, lint, lint_all, prove
+from quantrtl.golden.arith import saturate, wrap
+from quantrtl.hw.rtl import RTL
+from quantrtl.rigor import (
+    LINT_SET,
+    WAIVERS,
+    ProofResult,
+    lint,
+    lint_all,
+    prove,
+    table as rigor_table,
+)
 from quantrtl.rigor.table import SCORE_TARGET, Unit, run_rigor
 from quantrtl.sim.harness import ToolError, simulator_available
 
@@ -67,7 +74,8 @@ def test_every_registered_design_lints_clean_with_defaults(name):
 
 def test_lint_without_verilator_names_it(monkeypatch):
     real = tools.find_tool
-    monkeypatch.setattr(tools, "find_tool", lambda name: None if name == "verilator" else real(name))
+    monkeypatch.setattr(tools, "find_tool",
+                        lambda name: None if name == "verilator" else real(name))
     with pytest.raises(ToolError, match="verilator.*int_mac"):
         lint(build("int-mac", []).rtl)
 

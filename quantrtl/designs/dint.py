@@ -11,8 +11,7 @@ from quantrtl.formal.mac import dint_operands, mac_reference
 from quantrtl.formal.step import dint_terms, step_reference
 from quantrtl.formats.dint import parse_dint
 from quantrtl.golden.arith import OVERFLOW_MODES
-from quantrtl.golden.dint import DIntFormat
-from quantrtl.golden.dint import mac_trace as dint_trace
+from quantrtl.golden.dint import DIntFormat, mac_trace as dint_trace
 from quantrtl.golden.integer import parse_int_format
 from quantrtl.hw.dint import DIntMAC
 from quantrtl.hw.pe_formats import DIntArrayPE

@@ -152,7 +152,10 @@ def mac_reference(design, operands_of) -> Reference:
     else:
         lo, hi = ((-(1 << (width - 1)), (1 << (width - 1)) - 1) if acc_signed
                   else (0, (1 << width) - 1))
-        lit = (lambda v: f"-{ext}'sd{-v}" if v < 0 else f"{ext}'sd{v}")
+
+        def lit(v: int) -> str:
+            return f"-{ext}'sd{-v}" if v < 0 else f"{ext}'sd{v}"
+
         lines += [f"  wire signed [{ext - 1}:0] lo = {lit(lo)};",
                   f"  wire signed [{ext - 1}:0] hi = {lit(hi)};",
                   f"  wire [{width - 1}:0] next = sum > hi ? hi[{width - 1}:0] : "

@@ -131,7 +131,8 @@ def ovp_step_reference(design, kind) -> Reference:
             return None
         decoded = ", ".join(f"{name}={v[0]}" for name, v in sorted(ins.items()) if "." in name)
         return (f"cell with the decoders cut: a=0x{ins['a'][0]:x}, decoded lanes {decoded}: "
-                f"golden step {signed_value(*gold['step'])}, unit step {signed_value(*gate['step'])}")
+                f"golden step {signed_value(*gold['step'])}, "
+                f"unit step {signed_value(*gate['step'])}")
 
     return Reference(core, "\n".join(texts), method, "; ".join(script),
                      {"a": "hex", "b": "hex"}, explain, cases=len(sides) + 1,

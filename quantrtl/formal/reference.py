@@ -93,7 +93,8 @@ def case_table(select: str, width: int, outputs: list[tuple[str, int, list[int]]
         lines += [f"  reg [{c_bits - 1}:0] {cls};", "  always @* begin", f"    case ({key})"]
         for c in range(len(columns)):
             if c != common:
-                keys = ", ".join(bits_literal(k, k_bits) for k in range(1 << k_bits) if of_key[k] == c)
+                keys = ", ".join(bits_literal(k, k_bits) for k in range(1 << k_bits)
+                                 if of_key[k] == c)
                 lines.append(f"      {keys}: {cls} = {bits_literal(c, c_bits)};")
         lines += [f"      default: {cls} = {bits_literal(common, c_bits)};", "    endcase", "  end",
                   "  always @* begin", f"    case ({{{cls}, {other}}})"]

@@ -38,11 +38,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quantrtl.hw.rtl import RTL
 from quantrtl.base.cache import cache_root
 from quantrtl.base.errors import ToolError, ToolTimeout, VerificationError
 from quantrtl.base.tools import run_tool
 from quantrtl.designs import Design
+from quantrtl.hw.rtl import RTL
 from quantrtl.sim.harness import run_vectors
 
 __all__ = ["MutationReport", "mutation_test", "bench_vectors", "equivalence_check",

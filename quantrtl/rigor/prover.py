@@ -64,6 +64,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from quantrtl.base.cache import atomic_write, cache_root, content_key
 from quantrtl.base.errors import ToolError
