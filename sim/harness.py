@@ -56,11 +56,6 @@ def simulator_tool(simulator: str) -> str:
     return _SIMULATOR_TOOLS[check_simulator(simulator)]
 
 
-# Not yet migrated callers (quantrtl.rigor) take the simulator's environment from here; the
-# simulator names they pass ("verilator") are tool names. New code calls tool_env.
-_simulator_env = tool_env
-
-
 def simulator_available(simulator: str) -> bool:
     return find_tool(simulator_tool(simulator)) is not None
 
