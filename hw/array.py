@@ -68,13 +68,13 @@ cycle of latency, a shorter critical path). Throughput of both: ``R * C`` steps 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from quantrtl.hw.mac import delay, unused_if_invalid
-from quantrtl.hw.pe import PEType, accumulator_width
+from quantrtl.hw.pe import PEType, accumulator_width, pack
 
 __all__ = ["OutputStationaryArray", "WeightStationaryArray", "DATAFLOWS", "MAX_DIM"]
 
@@ -106,8 +106,12 @@ def _check_acc(acc_width, needed: int, what: str) -> int:
     return acc_width
 
 
-def _lanes(value, count: int, width: int) -> list:
-    return [value[n * width:(n + 1) * width] for n in range(count)]
+def _lanes(value, count: int, shape) -> list:
+    """The ``count`` lanes of a packed payload field, read through ``ArrayLayout(shape,
+    count)`` (lane ``l`` in bits ``[l * w, (l + 1) * w)``). The payload fields themselves
+    stay plain: a field of a layout shape adds a wire per lane to the Verilog."""
+    lanes = data.View(data.ArrayLayout(shape, count), value)
+    return [lanes[n] for n in range(count)]
 
 
 def _block_ram(m: Module, name: str, width: int, depth: int) -> Memory:
@@ -259,9 +263,10 @@ class OutputStationaryArray(_Array):
             m.d.sync += row.eq(row + 1)
             with m.If(row == R - 1):
                 m.d.sync += busy.eq(0)
-        value = Cat(*results[0])
+        row_layout = data.ArrayLayout(self.acc_shape, C)
+        value = pack(row_layout, results[0])
         for r in range(1, R):
-            value = Mux(out.row == r, Cat(*results[r]), value)
+            value = Mux(out.row == r, pack(row_layout, results[r]), value)
         m.d.comb += out.c.eq(value)
         return m
 
@@ -348,18 +353,19 @@ class WeightStationaryArray(_Array):
         ``stages - 1`` entries behind, non-transparent), which block RAM can hold."""
         if not self._bram or stages < 3:
             return delay(m, signals, stages, tag, names, reset_less=True)
-        value = Cat(*signals)
+        # One memory word holds every signal, as a field named after it.
+        word = data.StructLayout({name: sig.shape() for sig, name in zip(signals, names)})
         depth = 1 << (stages - 2).bit_length()  # a power of two >= stages - 1
-        mem = _block_ram(m, f"{names[0]}_{tag}_ram", len(value), depth)
+        mem = _block_ram(m, f"{names[0]}_{tag}_ram", word.size, depth)
         write, read = mem.write_port(), mem.read_port()
         bits = depth.bit_length() - 1
-        m.d.comb += [write.addr.eq(counter[:bits]), write.data.eq(value), write.en.eq(1),
+        m.d.comb += [write.addr.eq(counter[:bits]),
+                     write.data.eq(pack(word, dict(zip(names, signals)))), write.en.eq(1),
                      read.addr.eq((counter - (stages - 1))[:bits])]
-        out, offset = [], 0
+        fields, out = data.View(word, read.data), []
         for sig, name in zip(signals, names):
             late = Signal(sig.shape(), name=f"{name}_{tag}")
-            m.d.comb += late.eq(read.data[offset:offset + len(late)])
-            offset += len(late)
+            m.d.comb += late.eq(fields[name])
             out.append(late)
         return out
 
@@ -455,5 +461,6 @@ class WeightStationaryArray(_Array):
             m.d.comb += lane.eq(late)  # extended to acc_width
             results.append(lane)
         (valid,) = delay(m, [a_take], self.latency, "", ["c_valid"])
-        m.d.comb += [self.c.valid.eq(valid), self.c.payload.c.eq(Cat(*results))]
+        m.d.comb += [self.c.valid.eq(valid),
+                     self.c.payload.c.eq(pack(data.ArrayLayout(self.acc_shape, C), results))]
         return m

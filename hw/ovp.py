@@ -26,12 +26,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from quantrtl.formats.ovp import NIBBLE_ORDERS, OVPSpec
-from quantrtl.hw.mac import check_accumulator, check_operand, delay, register_and_accumulate, \
-    unused_if_invalid
+from quantrtl.hw.mac import (
+    check_accumulator,
+    check_operand,
+    delay,
+    register_and_accumulate,
+    unused_if_invalid,
+)
 
 __all__ = ["OVPParams", "OVPElementDecoder", "OVPMagnitudeDecoder", "OVPPairDecoder",
            "ExpIntMAC", "OVPPE", "split_multiply", "magnitude_lane_widths",
@@ -64,6 +69,13 @@ class OVPParams(OVPSpec):
         normal = 3 if self.normal == "flint" else self.bits  # flint odd parts: 0, 1, 3
         outlier = self.man_bits + 2  # ±(2^M + m) < 2^(M+1)
         return max(normal, outlier)
+
+
+def _code_fields(fmt: OVPParams, code) -> data.View:
+    """``code`` read as an abfloat outlier ``s|e..e|m..m``: fields ``man``, ``exp`` and
+    ``sign`` (the code's top bit, also a normal's sign), LSB first."""
+    return data.View(data.StructLayout({"man": fmt.man_bits, "exp": fmt.exp_bits,
+                                        "sign": 1}), code)
 
 
 def _classify(m: Module, fmt: OVPParams, code, neighbour):
@@ -108,12 +120,12 @@ class OVPElementDecoder(wiring.Component):
         # evaluates at time 0 (an always @* block only runs once an input changes).
         m = Module()
         fmt, code = self._fmt, self.code
-        sign = code[fmt.bits - 1]
+        fields = _code_fields(fmt, code)
+        sign = fields.sign
         victim, outlier = _classify(m, fmt, code, self.neighbour)
-        mant = code[:fmt.man_bits]
         magnitude = Signal(fmt.man_bits + 1)
-        m.d.comb += magnitude.eq((1 << fmt.man_bits) | mant)
-        out_exp = code[fmt.man_bits:fmt.man_bits + fmt.exp_bits] + fmt.bias
+        m.d.comb += magnitude.eq((1 << fmt.man_bits) | fields.man)
+        out_exp = fields.exp + fmt.bias
         out_sig = Mux(sign, -magnitude, magnitude)
         if fmt.normal == "int":
             norm_exp, norm_sig = 0, code.as_signed()
@@ -166,18 +178,19 @@ class OVPMagnitudeDecoder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt, code = self._fmt, self.code
+        fields = _code_fields(fmt, code)
         victim, outlier = _classify(m, fmt, code, self.neighbour)
-        mantissa = Const(1 << fmt.man_bits, fmt.man_bits + 1) | code[:fmt.man_bits]
+        mantissa = Const(1 << fmt.man_bits, fmt.man_bits + 1) | fields.man
         out_exp = Signal(fmt.exp_width)
-        m.d.comb += out_exp.eq(code[fmt.man_bits:fmt.man_bits + fmt.exp_bits] + fmt.bias)
+        m.d.comb += out_exp.eq(fields.exp + fmt.bias)
         out_mag = Mux(out_exp[0], mantissa << 1, mantissa)
         if fmt.normal == "int":
             low = code[:fmt.bits - 1]
-            norm_exp2, norm_mag = 0, Mux(code[fmt.bits - 1], -low, low)[:fmt.bits - 1]
+            norm_exp2, norm_mag = 0, Mux(fields.sign, -low, low)[:fmt.bits - 1]
         else:  # the flint table, folded: <k, odd> -> <k // 2, odd << (k % 2)>
             norm_exp2, norm_mag = _flint_fields(code[:3], fold=True)
         m.d.comb += [
-            self.neg.eq(code[fmt.bits - 1] & ~victim),
+            self.neg.eq(fields.sign & ~victim),
             # A victim (the identifier) decodes as a normal to 0: int -0, flint field 000.
             self.exp2.eq(Mux(outlier, out_exp[1:], norm_exp2)),
             self.mag.eq(Mux(outlier, out_mag, norm_mag)),
@@ -220,8 +233,8 @@ class OVPPairDecoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        bits = self._fmt.bits
-        low, high = self.pair[:bits], self.pair[bits:]
+        codes = data.View(data.ArrayLayout(self._fmt.bits, 2), self.pair)  # low half first
+        low, high = codes[0], codes[1]
         first, second = (low, high) if self._order == "low-first" else (high, low)
         for lane, (code, neighbour) in enumerate([(first, second), (second, first)]):
             if self._lanes == "exp-int":

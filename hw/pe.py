@@ -20,17 +20,47 @@ new number format plugs in by subclassing ``PEType``:
   accumulators from it and the reduction length, so that no tile overflows.
 * ``elements(mode)``: reduction elements one step carries in that mode (1 for INT, 2 for
   an OVP pair, 1/2/4 for the mixed-precision PE), for MAC counts.
+
+Structured lanes (an OVP pair's two sign–magnitude elements, a dINT weight's sign and
+magnitude code, the mixed-precision PE's nibbles) are described by ``amaranth.lib.data``
+layouts: a decoder returns ``pack(layout, fields)`` and ``step`` reads its operand as
+``data.View(layout, lane)``. The lanes themselves stay plain values and the array's
+registers plain ``Signal(width)``: a ``Signal`` of a layout adds a wire per field to the
+Verilog.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Value, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, Const, Module, Value, signed, unsigned
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from quantrtl.hw.mac import check_operand
 
-__all__ = ["PEType", "IntPE", "PEStep", "accumulator_width"]
+__all__ = ["PEType", "IntPE", "PEStep", "accumulator_width", "pack"]
+
+
+def pack(layout, fields) -> Value:
+    """The lane word of ``layout`` (a ``StructLayout`` or ``ArrayLayout``, nested ones
+    included) whose fields hold ``fields``: a dict by field name, or a sequence by index;
+    a field of a layout shape takes a dict or sequence itself. A plain value (the fields
+    concatenated in offset order, no signal), to be read back as ``data.View(layout,
+    word)``. Each value must be exactly as wide as its field."""
+    layout = data.Layout.cast(layout)
+    parts, offset = [], 0
+    for key, field in sorted(layout, key=lambda item: item[1].offset):
+        value = fields[key]
+        if isinstance(field.shape, data.Layout):
+            value = pack(field.shape, value)
+        value = Value.cast(value)
+        if field.offset != offset or len(value) != field.width:
+            raise ValueError(f"field {key!r} of {layout!r} is {field.width} bits at offset "
+                             f"{field.offset}, got {len(value)} bits at offset {offset}")
+        parts.append(value)
+        offset += field.width
+    if offset != layout.size:
+        raise ValueError(f"{layout!r} has padding after bit {offset}")
+    return Cat(*parts)
 
 
 class PEType:

@@ -4,8 +4,9 @@
 consecutive reduction elements ``2k, 2k+1``), decoded by one ``hw.ovp.OVPPairDecoder`` per
 row (A, activations) and one per column (B, weights) on the array's edge, to the
 sign–magnitude lanes of ``hw.ovp.OVPMagnitudeDecoder`` (value ``(-1)^neg * (mag << 2 *
-exp2)``, the cheaper datapath of ``hw.ovp.OVPPE``). The decoded lanes ``Cat(neg0, mag0,
-exp2_0, neg1, mag1, exp2_1)`` travel through the array and every PE adds, exactly, ``sum_k
+exp2)``, the cheaper datapath of ``hw.ovp.OVPPE``). The decoded lanes, ``ArrayLayout(
+StructLayout({"neg": 1, "mag": mag_width, "exp2": exp2_width}), 2)`` (element ``2k`` at
+index 0), travel through the array and every PE adds, exactly, ``sum_k
 (-1)^(neg_a_k ^ neg_b_k) * (mag_a_k * mag_b_k << 2 * (exp2_a_k + exp2_b_k))``. A is
 OVP-coded or, with ``a=None``, a plain pair of two signed ``x_width``-bit integers (W-OVP /
 A-INT8, OVPPE's ``act=None``), which multiply B's magnitudes directly. B is OVP-coded.
@@ -23,15 +24,15 @@ per column on the edge instead (measured in ``DIntArrayPE``).
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
+from amaranth.lib import data
 
-from quantrtl.hw.dint import dint_magnitudes, fixed_magnitudes, frac_bits
-from quantrtl.hw.mac import check_operand
 from quantrtl.formats.dint import DIntSpec
 from quantrtl.formats.ovp import NIBBLE_ORDERS, ovp_name
-from quantrtl.hw.ovp import OVPPairDecoder, OVPParams, even_shift_product, \
-    magnitude_lane_widths
-from quantrtl.hw.pe import PEType
+from quantrtl.hw.dint import dint_magnitudes, fixed_magnitudes, frac_bits
+from quantrtl.hw.mac import check_operand
+from quantrtl.hw.ovp import OVPPairDecoder, OVPParams, even_shift_product, magnitude_lane_widths
+from quantrtl.hw.pe import PEType, pack
 
 __all__ = ["OVPArrayPE", "DIntArrayPE", "DINT_DECODES"]
 
@@ -78,24 +79,32 @@ class OVPArrayPE(PEType):
         self.b_width = 2 * b.bits
         self.modes = (f"{ovp_name(a, x_width)}x{ovp_name(b)}",)
 
-    @staticmethod
-    def _lane_width(fmt: OVPParams) -> int:
+    def lane_layout(self, fmt: OVPParams | None) -> data.ArrayLayout:
+        """The layout of a decoded lane inside the array: two sign–magnitude elements
+        (``neg``, ``mag``, ``exp2``), element ``2k`` at index 0; for a plain INT pair (``fmt
+        = None``) the A lane as it comes, two signed ``x_width``-bit halves, the low half at
+        index 0."""
+        if fmt is None:
+            return data.ArrayLayout(signed(self._x_width), 2)
         mag_width, exp2_width = magnitude_lane_widths(fmt)
-        return 1 + mag_width + exp2_width
+        return data.ArrayLayout(data.StructLayout({"neg": 1, "mag": mag_width,
+                                                   "exp2": exp2_width}), 2)
 
     @property
     def a_inner_width(self) -> int:
-        return self.a_width if self._a is None else 2 * self._lane_width(self._a)
+        return self.lane_layout(self._a).size
 
     @property
     def b_inner_width(self) -> int:
-        return 2 * self._lane_width(self._b)
+        return self.lane_layout(self._b).size
 
     def _decode(self, m: Module, fmt: OVPParams, lane: Value, side: str) -> Value:
         dec = OVPPairDecoder(fmt, self._order, lanes="sign-magnitude")
         m.submodules[_free_name(m, f"ovp_{side}_dec")] = dec
         m.d.comb += dec.pair.eq(lane)
-        return Cat(dec.neg0, dec.mag0, dec.exp2_0, dec.neg1, dec.mag1, dec.exp2_1)
+        return pack(self.lane_layout(fmt), [
+            {"neg": dec.neg0, "mag": dec.mag0, "exp2": dec.exp2_0},
+            {"neg": dec.neg1, "mag": dec.mag1, "exp2": dec.exp2_1}])
 
     def decode_a(self, m, lane):
         return lane if self._a is None else self._decode(m, self._a, lane, "a")
@@ -107,17 +116,12 @@ class OVPArrayPE(PEType):
         """``[(neg, factor, exp2), (neg, factor, exp2)]`` of a decoded lane, element ``2k``
         first: value = ``(-1)^neg * (factor << 2 * exp2)``; ``factor`` is the unsigned
         magnitude, or for a plain INT pair the signed integer itself (``neg = 0``)."""
+        view = data.View(self.lane_layout(fmt), lane)
         if fmt is None:
-            w = self._x_width
-            low, high = lane[:w].as_signed(), lane[w:2 * w].as_signed()
-            first, second = (low, high) if self._order == "low-first" else (high, low)
+            first, second = (view[0], view[1]) if self._order == "low-first" \
+                else (view[1], view[0])
             return [(Const(0, 1), first, Const(0, 1)), (Const(0, 1), second, Const(0, 1))]
-        mag_width, exp2_width = magnitude_lane_widths(fmt)
-        width, out = self._lane_width(fmt), []
-        for k in range(2):
-            field = lane[k * width:(k + 1) * width]
-            out.append((field[0], field[1:1 + mag_width], field[1 + mag_width:]))
-        return out
+        return [(view[k].neg, view[k].mag, view[k].exp2) for k in range(2)]
 
     def _pair_magnitudes(self, fmt: OVPParams | None) -> list[tuple[int, int]]:
         """The largest element magnitudes a pair can decode to, per case."""
@@ -239,22 +243,39 @@ class DIntArrayPE(PEType):
         return (len(self._shifts[t]) - 1).bit_length()
 
     @property
-    def b_inner_width(self) -> int:
+    def code_layout(self) -> data.StructLayout:
+        """A weight code (the B lane at the array's input): magnitude code, then sign."""
+        return data.StructLayout({"mag_code": self._w_bits - 1, "sign": 1})
+
+    @property
+    def b_layout(self) -> data.StructLayout:
+        """The B lane inside the array: the code (``decode="pe"``); the sign and ``|w| *
+        2^frac_bits`` (``"magnitude"``); the sign and, per term ``t``, its enable ``en<t>``
+        and the index ``sel<t>`` of its shift (``"shifts"``)."""
         if self._decode == "magnitude":
-            return 1 + max(self.fixed_magnitudes).bit_length()
+            return data.StructLayout({"sign": 1,
+                                      "mag": max(self.fixed_magnitudes).bit_length()})
         if not self._edge:
-            return self.b_width
-        return 1 + sum(1 + self._sel_width(t) for t in range(len(self._terms)))
+            return self.code_layout
+        fields = {"sign": 1}
+        for t in range(len(self._terms)):
+            fields.update({f"en{t}": 1, f"sel{t}": self._sel_width(t)})
+        return data.StructLayout(fields)
+
+    @property
+    def b_inner_width(self) -> int:
+        return self.b_layout.size
 
     def decode_b(self, m, lane):
-        mag_code, sign = lane[:self._w_bits - 1], lane[self._w_bits - 1]
+        code = data.View(self.code_layout, lane)
+        mag_code, sign = code.mag_code, code.sign
         if self._decode == "magnitude":
             mag = Signal(max(self.fixed_magnitudes).bit_length(), name="dint_mag")
             m.d.comb += mag.eq(_select(mag_code, _group(enumerate(self.fixed_magnitudes))))
-            return Cat(sign, mag)
+            return pack(self.b_layout, {"sign": sign, "mag": mag})
         if not self._edge:
             return lane
-        fields = [sign]
+        fields = {"sign": sign}
         for t, shifts in enumerate(self._terms):
             en = Signal(name=f"dint_en{t}")
             sel = Signal(self._sel_width(t), name=f"dint_sel{t}")
@@ -262,34 +283,29 @@ class DIntArrayPE(PEType):
             m.d.comb += [en.eq(mag_code.matches(*(c for c, _ in used))),
                          sel.eq(_select(mag_code, _group(
                              (c, self._shifts[t].index(s)) for c, s in used)))]
-            fields += [en, sel]
-        return Cat(*fields)
+            fields.update({f"en{t}": en, f"sel{t}": sel})
+        return pack(self.b_layout, fields)
 
     def step(self, m, a, b, mode):
         x = a.as_signed()
         width = self._x_width + max(self.fixed_magnitudes).bit_length()
         magnitude = Signal(signed(width), name="dint_mag_x")  # |w| * 2^frac_bits * x
+        b = data.View(self.b_layout, b)
+        sign = b.sign
         if self._decode == "magnitude":
-            sign = b[0]
-            m.d.comb += magnitude.eq(x * b[1:])
+            m.d.comb += magnitude.eq(x * b.mag)
         else:
-            if self._edge:
-                sign = b[0]
-            else:
-                mag_code, sign = b[:self._w_bits - 1], b[self._w_bits - 1]
-            terms, pos = [], 1
+            terms = []
             for t, shifts in enumerate(self._terms):
                 term = Signal(signed(width), name=f"dint_term{t}")
                 if self._edge:
-                    sw = self._sel_width(t)
-                    en, sel = b[pos], b[pos + 1:pos + 1 + sw]
-                    pos += 1 + sw
+                    en, sel = b[f"en{t}"], b[f"sel{t}"]
                     picked = _select(sel, [((i,), x << s) for i, s in enumerate(self._shifts[t])])
                     m.d.comb += term.eq(Mux(en, picked, 0))
                 else:
                     groups = _group(((c, s) for c, s in enumerate(shifts) if s is not None),
                                     skip_zero=False)
-                    m.d.comb += term.eq(_select(mag_code, [(codes, x << s)
+                    m.d.comb += term.eq(_select(b.mag_code, [(codes, x << s)
                                                            for codes, s in groups]))
                 terms.append(term)
             m.d.comb += magnitude.eq(sum(terms))

@@ -42,6 +42,7 @@ slower: an INT8 PE built the same way has the same Fmax as this one.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data
 
 from quantrtl.hw.pe import PEType
 
@@ -51,10 +52,9 @@ MIXED_MODES = ("8x8", "4x8", "4x4")
 MIXED_ELEMENTS = {"8x8": 1, "4x8": 2, "4x4": 4}
 LANE = 16
 STEP_BOUND = 128 * 128  # 8x8: -128 * -128; 4x8: 2 * 8 * 128; 4x4: 4 * 8 * 8
-
-
-def _nibble(value, k: int):
-    return value[4 * k:4 * k + 4]
+# An A or B lane as the multipliers read it: nibble ``k`` = bits ``[4k, 4k + 4)``, unsigned
+# (each multiplier operand decides how to extend it).
+NIBBLES = data.ArrayLayout(4, LANE // 4)
 
 
 def _extend(nibble, signed_if):
@@ -109,8 +109,7 @@ class MixedPE(PEType):
 
     def operands(self, m: Module, a, b, wide, half, quad):
         """The ``(x, y)`` operands of multipliers A, B, C, D (table in the module docstring)."""
-        na = [_nibble(a, k) for k in range(4)]
-        nb = [_nibble(b, k) for k in range(4)]
+        na, nb = data.View(NIBBLES, a), data.View(NIBBLES, b)
         return [
             (_extend(na[0], ~wide), _extend(nb[0], quad)),
             (_extend(Mux(quad, na[1], na[0]), ~wide), nb[1].as_signed()),
