@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from quantrtl.base.cache import atomic_dir, atomic_write, cache_root, content_key
 from quantrtl.base.provenance import provenance
 from quantrtl.base.tools import tool_versions
-from quantrtl.designs import build
+from quantrtl.designs import ReportRow, build, report_rows
 from quantrtl.synth.flow import SynthFlags
 from quantrtl.synth.targets import TARGETS
 
@@ -24,35 +23,9 @@ DEFAULT_TARGETS = ("ice40-up5k", "ecp5-25k", "xc7")
 VARIANTS = ("lut", "booth", "dsp")
 
 
-@dataclass(frozen=True)
-class Entry:
-    label: str           # row name in the tables
-    design: str
-    params: dict
-    baseline: str | None  # label of the entry this one's LUTs are divided by
-
-
-def _mac(label, a, b, acc, baseline=False):
-    params = {"a": a, "b": b, "acc": acc}
-    if baseline:
-        return Entry(f"{label} (baseline)", "baseline-mac", params, None)
-    return Entry(label, "int-mac", params, f"{label} (baseline)")
-
-
-DEFAULT_SET = (
-    _mac("INT4 MAC", "int4", "int4", 16), _mac("INT4 MAC", "int4", "int4", 16, True),
-    _mac("INT4xINT8 MAC", "int4", "int8", 24), _mac("INT4xINT8 MAC", "int4", "int8", 24, True),
-    _mac("INT8 MAC", "int8", "int8", 24), _mac("INT8 MAC", "int8", "int8", 24, True),
-    # W4A8 (issue: dINT): against the INT8 MAC with the same 24-bit accumulator
-    Entry("dINT4xINT8 MAC", "dint-mac", {"acc": 24}, "INT8 MAC"),
-    # OliVe OVP: decoder and PEs against the INT MACs of the same operand widths
-    Entry("OVP4 decoder", "ovp-decoder", {"fmt": "ovp4"}, "INT4 MAC"),
-    Entry("OVP4 PE", "ovp-pe", {"w": "ovp4", "act": "ovp4", "acc": 16}, "INT4 MAC"),
-    Entry("OVP4xINT8 PE", "ovp-pe", {"w": "ovp4", "act": "int8", "acc": 24}, "INT4xINT8 MAC"),
-    Entry("OVP8 PE (acc 32)", "ovp-pe", {"w": "ovp8", "act": "ovp8", "acc": 32}, "INT8 MAC"),
-    Entry("OVP8 PE (acc 32, 4-bit split)", "ovp-pe",
-          {"w": "ovp8", "act": "ovp8", "acc": 32, "split": "1"}, "OVP8 PE (acc 32)"),
-)
+def default_set() -> tuple[ReportRow, ...]:
+    """The report rows every design family registered (``quantrtl.designs.report_rows``)."""
+    return report_rows()
 
 
 def _flags(variant: str) -> SynthFlags:
@@ -64,8 +37,9 @@ def _progress(message: str):
 
 
 def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
-               entries=DEFAULT_SET) -> dict:
+               entries=None) -> dict:
     targets = list(targets or DEFAULT_TARGETS)
+    entries = default_set() if entries is None else tuple(entries)
     designs = {e.label: build(e.design, e.params) for e in entries}  # validates everything
     verification = []
     if verify:

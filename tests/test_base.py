@@ -215,8 +215,10 @@ def test_run_bench_without_its_simulator_names_tool_design_and_log(monkeypatch):
 def test_report_records_provenance_in_qor_json_and_report_md(tmp_path):
     import json
 
-    from quantrtl.report import _mac, run_report
-    entries = (_mac("INT2 MAC", "int2", "int2", 6, True),)  # 3 area-only runs on xc7
+    from quantrtl.designs import ReportRow
+    from quantrtl.report import run_report
+    entries = (ReportRow("INT2 MAC (baseline)", "baseline-mac",  # 3 area-only runs on xc7
+                         {"a": "int2", "b": "int2", "acc": 6}, None),)
     out = tmp_path / "rep"
     run_report(out, targets=["xc7"], verify=False, entries=entries)
     recorded = json.loads((out / "qor.json").read_text())["provenance"]

@@ -84,8 +84,11 @@ def test_synth_json(capsys):
 
 
 def test_report_writes_tables_charts_and_comes_from_cache(tmp_path, capsys):
-    from quantrtl.report import _mac, run_report
-    entries = (_mac("INT2 MAC", "int2", "int2", 6), _mac("INT2 MAC", "int2", "int2", 6, True))
+    from quantrtl.designs import ReportRow
+    from quantrtl.report import run_report
+    params = {"a": "int2", "b": "int2", "acc": 6}
+    entries = (ReportRow("INT2 MAC", "int-mac", params, "INT2 MAC (baseline)"),
+               ReportRow("INT2 MAC (baseline)", "baseline-mac", params, None))
     out = tmp_path / "rep"
     qor = run_report(out, targets=["ice40-up5k", "xc7"], entries=entries)
     assert {p.name for p in out.iterdir()} == {"qor.json", "report.md", "area.png",

@@ -22,7 +22,7 @@ Mutation results are cached under ``<cache>/rigor/mutate/`` keyed by the RTL's s
 vectors (their full content), the mutant count, the seed, the simulator, the mutation
 bound and the source of ``quantrtl.rigor.mutation``, ``prover`` and ``linter``: a rerun with nothing
 changed takes seconds (only the proofs and lint run again). ``rigor.json`` and ``rigor.md``
-are written with ``quantrtl.cache.atomic_write`` after every unit is done, so a failing
+are written with ``quantrtl.base.cache.atomic_write`` after every unit is done, so a failing
 tool (which raises ``ToolError``) leaves the previous files, or none, never half a table.
 """
 
