@@ -79,3 +79,28 @@ def test_golden_and_hw_share_the_descriptor():
             make(8, "int", 3, 3, 2)
     assert OVPParams.int8(3, 4).max_magnitude == OVPFormat.int8(3, 4).max_magnitude == 31 << 9
     assert DIntFormat(4, (0.25, 0.5)).max_value == 5.0
+
+
+@pytest.mark.parametrize("name, bits, max_normal, emax, min_subnormal", [
+    # OCP 8-bit floats and OCP MX v1.0 elements, typed from the specs' tables
+    ("e5m2", 8, 57344.0, 15, 2.0 ** -16), ("fp8-e4m3", 8, 448.0, 8, 2.0 ** -9),
+    ("e3m2", 6, 28.0, 4, 0.0625), ("e2m3", 6, 7.5, 2, 0.125), ("fp4-e2m1", 4, 6.0, 2, 0.5)])
+def test_minifloat_ranges(name, bits, max_normal, emax, min_subnormal):
+    spec = parse_format(name)
+    assert (spec.bits, spec.max_normal, spec.emax, spec.min_subnormal) == \
+        (bits, max_normal, emax, min_subnormal)
+
+
+@pytest.mark.parametrize("name, element, block, emax, ocp", [
+    ("mxfp4", "e2m1", 32, 2, True), ("mxfp6-e3m2", "e3m2", 32, 4, True),
+    ("mxfp8-e4m3-k16", "e4m3", 16, 8, False), ("mxint8", "int8", 32, 0, True)])
+def test_mx_names(name, element, block, emax, ocp):
+    spec = parse_format(name)
+    assert (spec.element.name, spec.block, spec.emax, spec.ocp) == (element, block, emax, ocp)
+    assert spec.name == name
+
+
+@pytest.mark.parametrize("name", ["e4m4", "e1m2", "mxfp5", "mxfp4-k0", "mxint4", "fp8"])
+def test_bad_float_and_mx_names(name):
+    with pytest.raises(ValueError):
+        parse_format(name)
