@@ -343,3 +343,14 @@ def test_random_python_reference():
         t = torch.tensor(codes)
         got = encode(decode(t, fmt), fmt)
         assert torch.equal(got, t), f"seed 3, {name}"
+
+
+def test_float64_input_rounds_once():
+    """ml_dtypes and torch cast float64 through float32 (two roundings): 1 + 2^-4 + 2^-40 is
+    just above the midpoint of 1 and 1.125 in E4M3, encode gives 1.125, both references 1
+    (their float32 step makes it the exact tie, which goes to the even 1)."""
+    e4m3 = parse_float("e4m3")
+    x = torch.tensor([1 + 2 ** -4 + 2 ** -40], dtype=torch.float64)
+    assert decode(encode(x, e4m3), e4m3).tolist() == [1.125]
+    assert x.to(torch.float8_e4m3fn).to(torch.float64).tolist() == [1.0]
+    assert ml_decode("e4m3", ml_encode("e4m3", x.numpy())).tolist() == [1.0]
