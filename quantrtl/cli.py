@@ -1,9 +1,10 @@
 """The ``quantrtl`` command line.
 
 Every verb that takes a design takes its parameters as ``key=value`` words after the design
-name (``quantrtl synth int-mac a=int4 b=int8 acc=20 --target ecp5-25k``); ``quantrtl list``
-shows each design's parameters and defaults. Bad input exits with status 2 and one line on
-stderr, before anything is written.
+name (``quantrtl synth int-mac a=int4 b=int8 acc=20 --target ecp5-25k``); options may come
+before, between or after them. ``quantrtl list`` shows each design's parameters and
+defaults. Bad input, including an output path or cache folder quantrtl cannot write,
+exits with status 2 and one line on stderr, before anything is written or run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from quantrtl.base.cache import atomic_write, check_cache, check_output_file
 from quantrtl.base.errors import ToolError, VerificationError
 from quantrtl.designs import DESIGNS, build, provable
 from quantrtl.sim.harness import SIMULATORS, run_batched, run_vectors
@@ -81,10 +83,13 @@ def cmd_list(args) -> int:
     return 0
 
 
+STDOUT_NAMES = ("-", "/dev/stdout")
+
+
 def cmd_verilog(args) -> int:
     design = build(args.design, args.params)
-    if args.output:
-        from quantrtl.base.cache import atomic_write
+    if args.output and args.output not in STDOUT_NAMES:
+        check_output_file(Path(args.output), "-o")
         atomic_write(Path(args.output), design.rtl.text)
         print(f"wrote {args.output} ({design.rtl.top}, sha256 {design.rtl.sha[:16]})",
               file=sys.stderr)
@@ -105,6 +110,7 @@ def verify_design(design, *, mode: str | None, count: int, seed: int, simulator:
 
 def cmd_verify(args) -> int:
     design = build(args.design, args.params)
+    check_cache()
     print(f"verifying {design.label} ...", file=sys.stderr)
     vectors, result = verify_design(design, mode=args.mode, count=args.count, seed=args.seed,
                                     simulator=args.sim, waves=args.waves, batch=args.batch)
@@ -121,6 +127,7 @@ def cmd_synth(args) -> int:
     flags = SynthFlags(booth=args.booth, dsp=args.dsp, seed=args.seed, pnr=not args.no_pnr,
                        router=args.router)
     check_flags(target, flags)
+    check_cache()
     print(f"synthesizing {design.label} for {target.name} ({flags.label()}) ...",
           file=sys.stderr)
     result = synthesize(design.rtl, target, flags, design=design.name, params=design.params)
@@ -139,6 +146,7 @@ def cmd_synth(args) -> int:
 def cmd_prove(args) -> int:
     from quantrtl.rigor import prove
     design = build(args.design, args.params)
+    check_cache()
     result = prove(design.name, design.params)
     if result.proved:
         print(f"PROVED {design.label}: equal to the golden model ({result.method}; "
@@ -152,6 +160,7 @@ def cmd_prove(args) -> int:
 def cmd_lint(args) -> int:
     from quantrtl.rigor import WAIVERS, lint
     design = build(args.design, args.params)
+    check_cache()
     result = lint(design.rtl, design=design.label)
     for warning in result.warnings:
         print(f"  {warning}")
@@ -164,6 +173,7 @@ def cmd_lint(args) -> int:
 def cmd_mutate(args) -> int:
     from quantrtl.rigor.mutation import mutation_test
     design = build(args.design, args.params)
+    check_cache()
     print(f"mutation testing {design.label} ({args.count} mutants) ...", file=sys.stderr)
     report = mutation_test(design, count=args.count, seed=args.seed, simulator=args.sim,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))
@@ -180,17 +190,21 @@ def cmd_report(args) -> int:
     for t in targets or []:
         get_target(t)
     run_report(Path(args.out), targets=targets, simulator=args.sim, verify=not args.no_verify,
-               jobs=args.jobs)
+               jobs=args.jobs, force=args.force)
     return 0
 
 
 def cmd_rigor(args) -> int:
-    from quantrtl.rigor.table import resolve_units, run_rigor
+    from quantrtl.rigor.table import render_markdown, resolve_units, run_rigor
     units = resolve_units(args.designs)
     doc = run_rigor(Path(args.out), units=units, count=args.count, seed=args.seed,
-                    simulator=args.sim)
-    sys.stdout.write((Path(args.out) / "rigor.md").read_text())
+                    simulator=args.sim, force=args.force)
+    sys.stdout.write(render_markdown(doc))
     return 0 if doc["ok"] else 1
+
+
+FORCE_HELP = ("write into a folder quantrtl did not write: replace the files this command "
+              "writes there, leave every other file alone")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -207,7 +221,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verilog", help="print (or write) a design's Verilog")
     p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
     p.add_argument("params", nargs="*", help=PARAMS_HELP)
-    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout (a symlink "
+                                          "is written through; - is stdout)")
     p.set_defaults(func=cmd_verilog)
 
     p = sub.add_parser("verify", help="simulate a design against the golden model")
@@ -261,6 +276,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--sim", choices=SIMULATORS)
     p.add_argument("--no-verify", action="store_true", help="skip simulation")
     p.add_argument("--jobs", type=_positive, default=2, help="parallel tool runs (2)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("rigor", help="prove, lint and mutation-test the default units; "
@@ -272,19 +288,37 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--designs", nargs="+", metavar="DESIGN",
                    help="design names (their default-set entries) or quoted 'name k=v ...' "
                         "units; default: the whole default set")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_rigor)
     return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None):
+    """``parser.parse_args``, except that a design's ``key=value`` words may also follow
+    its options (argparse takes a run of positionals only once; the words it leaves over
+    are appended to ``params`` in order). Anything else left over is an error."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        words = [w for w in extra if "=" in w and not w.startswith("-")]
+        if words != extra or not hasattr(args, "params"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.params = [*args.params, *words]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parse_args(parser, argv)
         return args.func(args)
     except _VersionShown:
         return 0
     except (UsageError, ValueError) as exc:
         print(f"quantrtl: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path that passed the checks and failed later
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"quantrtl: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except VerificationError as exc:
         print(f"quantrtl: FAIL: {exc}", file=sys.stderr)

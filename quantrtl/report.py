@@ -2,7 +2,11 @@
 ``qor.json`` (every result), ``report.md`` (tables to paste) and PNG charts.
 
 Synthesis results come from the QoR cache when nothing changed, so a second run takes
-seconds. The folder is written whole or not at all.
+seconds. The output folder and the cache are checked before anything runs
+(``quantrtl.base.cache.check_output_folder``); the files are written once every result is
+in, through ``quantrtl.base.cache.output_folder``: a new folder appears whole or not at
+all, in an existing one only the report's own files are replaced (a folder quantrtl did
+not write is refused unless ``force``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from quantrtl.base.cache import atomic_dir, atomic_write, cache_root, content_key
+from quantrtl.base.cache import (
+    atomic_write,
+    cache_root,
+    check_cache,
+    check_output_folder,
+    content_key,
+    output_folder,
+)
 from quantrtl.base.provenance import provenance
 from quantrtl.base.tools import tool_versions
 from quantrtl.designs import ReportRow, build, report_rows
@@ -37,10 +48,14 @@ def _progress(message: str):
 
 
 def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
-               entries=None) -> dict:
+               entries=None, force=False) -> dict:
+    """Verify and synthesize ``entries`` (default: ``default_set()``) and write ``out``
+    (``force``: also into a folder quantrtl did not write, replacing only its own files)."""
     targets = list(targets or DEFAULT_TARGETS)
     entries = default_set() if entries is None else tuple(entries)
     designs = {e.label: build(e.design, e.params) for e in entries}  # validates everything
+    check_output_folder(out, "report", force=force)
+    check_cache()
     verification = []
     if verify:
         for i, e in enumerate(entries, 1):
@@ -71,7 +86,7 @@ def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
 
     qor = {"provenance": provenance(), "tools": tool_versions(), "targets": targets,
            "verification": verification, "results": results}
-    with atomic_dir(out) as tmp:
+    with output_folder(out, "report", force=force) as tmp:
         (tmp / "qor.json").write_text(json.dumps(qor, indent=2, sort_keys=True))
         charts = _charts(results, targets, tmp)
         (tmp / "report.md").write_text(render_markdown(qor, charts))

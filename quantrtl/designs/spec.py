@@ -9,6 +9,8 @@ sets that lint, prove, the rigor table and the report exercise, and its help.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +19,9 @@ from quantrtl.hw.rtl import RTL
 from quantrtl.sim.vectors import Vectors
 
 __all__ = ["Param", "Design", "DesignSpec", "ReportRow", "parse_params"]
+
+INT_LIMIT = 2**31 - 1  # no integer parameter comes near; larger ones stop before any RTL
+
 
 @dataclass(frozen=True)
 class Param:
@@ -28,23 +33,32 @@ class Param:
 
     def parse(self, text: str):
         if self.kind == "format":
-            return parse_int(text).name
+            try:
+                return parse_int(text).name
+            except ValueError as exc:
+                raise ValueError(f"parameter {self.name}: {exc}") from None
         if self.kind == "int":
             try:
-                return int(text, 0)
+                value = int(text, 0)
             except ValueError:
                 raise ValueError(f"parameter {self.name} takes an integer, got {text!r}") \
                     from None
+            if abs(value) > INT_LIMIT:
+                raise ValueError(f"parameter {self.name} is out of range, got {text}")
+            return value
         if self.kind == "text":
             if not text or any(c.isspace() for c in text):
                 raise ValueError(f"parameter {self.name} takes a non-empty word, got {text!r}")
             return text
         if self.kind == "floats":
             try:
-                return ",".join(str(float(v)) for v in text.split(","))
+                values = [float(v) for v in text.split(",")]
             except ValueError:
                 raise ValueError(f"parameter {self.name} takes comma-separated numbers, got "
                                  f"{text!r}") from None
+            if not all(math.isfinite(v) for v in values):
+                raise ValueError(f"parameter {self.name} takes finite numbers, got {text!r}")
+            return ",".join(str(v) for v in values)
         if text not in self.choices:
             raise ValueError(f"parameter {self.name} takes one of {', '.join(self.choices)}, "
                              f"got {text!r}")
@@ -106,15 +120,42 @@ class DesignSpec:
         if (self.reference is None) == (not self.no_proof):
             raise ValueError(f"design {self.name}: give either a proof reference or the "
                              f"reason it has none (no_proof)")
+        if not getattr(self.make, "names_parameters", False):
+            object.__setattr__(self, "make", _naming_parameters(self, self.make))
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
 
+def _naming_parameters(spec: DesignSpec, make: Callable) -> Callable:
+    """``make`` whose ``ValueError``s (a value out of range, two that do not fit together)
+    start with the design and the parameters that differ from the defaults, e.g.
+    ``int-mac acc=0: accumulator width must be 16..62 bits ...``, unless they already
+    name a parameter."""
+
+    @functools.wraps(make)
+    def named(params: dict):
+        try:
+            return make(params)
+        except ValueError as exc:
+            message = str(exc)
+            defaults = spec.defaults()
+            given = [f"{k}={v}" for k, v in params.items()
+                     if k in defaults and v != defaults[k] and v is not None]
+            if not given or message.startswith(("parameter ", f"{spec.name} ")):
+                raise
+            raise ValueError(f"{spec.name} {' '.join(given)}: {message}") from exc
+
+    named.names_parameters = True
+    return named
+
+
 def parse_params(spec: DesignSpec, items: list[str]) -> dict:
-    """``["a=int4", "acc=16"]`` → the full parameter dict with defaults filled in."""
+    """``["a=int4", "acc=16"]`` → the full parameter dict with defaults filled in. A key
+    given twice is an error (not "the last one wins")."""
     known = {p.name: p for p in spec.params}
     params = spec.defaults()
+    given: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -122,5 +163,8 @@ def parse_params(spec: DesignSpec, items: list[str]) -> dict:
         if key not in known:
             raise ValueError(f"design {spec.name} has no parameter {key!r} "
                              f"(it has: {', '.join(known)})")
+        if key in given:
+            raise ValueError(f"parameter {key} given twice ({given[key]}, {item})")
+        given[key] = item
         params[key] = known[key].parse(value)
     return params

@@ -21,9 +21,12 @@ their cells as ``array-pe``) the table holds:
 Mutation results are cached under ``<cache>/rigor/mutate/`` keyed by the RTL's sha256, the
 vectors (their full content), the mutant count, the seed, the simulator, the mutation
 bound and the source of ``quantrtl.rigor.mutation``, ``prover`` and ``linter``: a rerun with nothing
-changed takes seconds (only the proofs and lint run again). ``rigor.json`` and ``rigor.md``
-are written with ``quantrtl.base.cache.atomic_write`` after every unit is done, so a failing
-tool (which raises ``ToolError``) leaves the previous files, or none, never half a table.
+changed takes seconds (only the proofs and lint run again). The output folder and the
+cache are checked before the first unit runs; ``rigor.json`` and ``rigor.md`` are written
+through ``quantrtl.base.cache.output_folder`` after every unit is done, so a failing tool
+(which raises ``ToolError``) leaves the previous files, or none, never half a table. The
+folder may be the report's (``--out report`` for both); a folder quantrtl did not write is
+refused unless ``force``, and only ``rigor.json`` and ``rigor.md`` are ever replaced.
 """
 
 from __future__ import annotations
@@ -35,7 +38,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from quantrtl.base.cache import atomic_write, cache_root, content_key
+from quantrtl.base.cache import (
+    atomic_write,
+    cache_root,
+    check_cache,
+    check_output_folder,
+    content_key,
+    output_folder,
+)
 from quantrtl.base.provenance import provenance
 from quantrtl.designs import DESIGNS, Design, build, rigor_set
 from quantrtl.rigor.mutation import MUTATION_CYCLE_LIMIT, MUTATION_RANDOM_COUNT, bench_vectors
@@ -174,14 +184,17 @@ def rigor_row(unit: Unit, *, count: int = 40, seed: int = 1, simulator: str | No
 
 
 def run_rigor(out: Path, *, units: list[Unit] | None = None, count: int = 40, seed: int = 1,
-              simulator: str | None = None, progress=_progress) -> dict:
-    """Every unit's row, then ``out/rigor.json`` and ``out/rigor.md`` (each replaced
-    atomically, both only once every unit is done). Returns the JSON document."""
+              simulator: str | None = None, progress=_progress, force: bool = False) -> dict:
+    """Every unit's row, then ``out/rigor.json`` and ``out/rigor.md`` (each renamed into
+    place, both only once every unit is done; ``out`` checked before the first unit).
+    Returns the JSON document."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 2000:
         raise ValueError(f"mutant count must be 1..2000, got {count!r}")
     units = list(units) if units is not None else list(DEFAULT_UNITS)
     for unit in units:
         build(unit.design, list(unit.params))
+    check_output_folder(out, "rigor", force=force)
+    check_cache()
     started = time.perf_counter()
     rows = [rigor_row(u, count=count, seed=seed, simulator=simulator, progress=progress,
                       tag=f"[rigor {i}/{len(units)}] ") for i, u in enumerate(units, 1)]
@@ -193,8 +206,9 @@ def run_rigor(out: Path, *, units: list[Unit] | None = None, count: int = 40, se
     markdown = render_markdown(doc)
     text = json.dumps(doc, indent=2, sort_keys=True)
     out = Path(out)
-    atomic_write(out / "rigor.json", text)
-    atomic_write(out / "rigor.md", markdown)
+    with output_folder(out, "rigor", force=force) as tmp:
+        (tmp / "rigor.json").write_text(text)
+        (tmp / "rigor.md").write_text(markdown)
     progress(f"rigor table written to {out}/ (rigor.md, rigor.json) in {doc['seconds']:.0f} s")
     return doc
 
