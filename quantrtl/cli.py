@@ -299,7 +299,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None):
     are appended to ``params`` in order). Anything else left over is an error."""
     args, extra = parser.parse_known_args(argv)
     if extra:
-        words = [w for w in extra if "=" in w and not w.startswith("-")]
+        words = [w for w in extra if not w.startswith("-")]
         if words != extra or not hasattr(args, "params"):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.params = [*args.params, *words]
@@ -317,8 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"quantrtl: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path that passed the checks and failed later
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"quantrtl: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"quantrtl: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except VerificationError as exc:
         print(f"quantrtl: FAIL: {exc}", file=sys.stderr)

@@ -174,6 +174,15 @@ def test_report_replaces_a_previous_report_and_keeps_what_it_did_not_write(
     assert not [p for p in tmp_path.rglob(".*") if p.name != MARKER]  # no temp folders left
 
 
+def test_report_accepts_a_report_written_before_the_marker(tmp_path, fake_tools, capsys):
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "qor.json").write_text('{"provenance": {}, "results": []}')
+    (out / "report.md").write_text("# old report")
+    assert report(out) == 0
+    assert (out / MARKER).is_file() and (out / "report.md").read_text() != "# old report"
+
+
 def test_report_and_rigor_share_a_folder(tmp_path, fake_tools, capsys):
     out = tmp_path / "rep"
     assert rigor(out) == 0
@@ -331,7 +340,7 @@ def test_non_finite_numbers_name_the_parameter(value, capsys):
     ("int-mac", "acc=0", "acc"),
     ("int-mac", "acc=99999999999999999999", "acc"),
     ("ovp-encoder", "width=999", "width"),
-    ("systolic-array", "rows=100000", "rows"),
+    ("dint-mac", "denormals=0.3", "denormals"),
 ])
 def test_out_of_range_values_name_the_parameter(design, word, name, capsys):
     assert main(["verilog", design, word]) == 2
@@ -350,3 +359,5 @@ def test_options_may_come_before_the_parameters(tmp_path, capsys):
     assert cycles < 1000  # --count 100 (plus the overflow runs), not the default 20000
     assert main(["verilog", "int-mac", "-o", str(out), "--bogus", "a=int4"]) == 2
     one_error_line(capsys)
+    assert main(["verilog", "int-mac", "-o", str(out), "acc"]) == 2
+    assert "key=value" in one_error_line(capsys)
