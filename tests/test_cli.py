@@ -92,7 +92,7 @@ def test_report_writes_tables_charts_and_comes_from_cache(tmp_path, capsys):
     out = tmp_path / "rep"
     qor = run_report(out, targets=["ice40-up5k", "xc7"], entries=entries)
     assert {p.name for p in out.iterdir()} == {"qor.json", "report.md", "area.png",
-                                               "fmax.png"}
+                                               "fmax.png", ".quantrtl-report"}
     assert len(qor["results"]) == 2 * (3 + 3)  # 2 designs x (ice40: lut/booth/dsp, xc7: 3)
     md = (out / "report.md").read_text()
     rows = [line.split("|")[1:-1] for line in md.splitlines() if line.startswith("| INT2")]
