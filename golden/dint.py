@@ -27,6 +27,7 @@ import torch
 
 from quantrtl.formats.dint import DIntSpec
 from quantrtl.golden import arith
+from quantrtl.golden.codes import check_codes
 from quantrtl.golden.integer import (
     IntFormat,
     compute_qparams,
@@ -111,14 +112,8 @@ def encode(x: torch.Tensor, fmt: DIntFormat) -> torch.Tensor:
     return mag_code + negative.to(torch.int64) * (1 << (fmt.bits - 1))
 
 
-def _check_codes(codes: torch.Tensor, fmt: DIntFormat) -> torch.Tensor:
-    codes = torch.as_tensor(codes)
-    if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
-        raise ValueError(f"{fmt.name} codes must be an integer tensor, got {codes.dtype}")
-    codes = codes.to(torch.int64)
-    if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= 1 << fmt.bits):
-        raise ValueError(f"{fmt.name} codes are 0..{(1 << fmt.bits) - 1}")
-    return codes
+def _check_codes(codes, fmt: DIntFormat) -> torch.Tensor:
+    return check_codes(codes, fmt.name, 0, (1 << fmt.bits) - 1)
 
 
 def decode(codes: torch.Tensor, fmt: DIntFormat) -> torch.Tensor:

@@ -41,6 +41,7 @@ import torch
 
 from quantrtl.formats.minifloat import FloatSpec, parse_float
 from quantrtl.golden import arith
+from quantrtl.golden.codes import check_codes
 
 __all__ = ["ROUNDING_MODES", "decode", "encode", "fixed_values", "finite", "nan_code",
            "frac_bits", "product_fixed", "mac_trace"]
@@ -112,13 +113,7 @@ def nan_code(fmt: FloatSpec) -> int | None:
 
 
 def _check_codes(codes, fmt: FloatSpec) -> torch.Tensor:
-    codes = torch.as_tensor(codes)
-    if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
-        raise ValueError(f"{fmt.name} codes must be an integer tensor, got {codes.dtype}")
-    codes = codes.to(torch.int64)
-    if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= 1 << fmt.bits):
-        raise ValueError(f"{fmt.name} codes are 0..{(1 << fmt.bits) - 1}")
-    return codes
+    return check_codes(codes, fmt.name, 0, (1 << fmt.bits) - 1)
 
 
 def _values(fmt: FloatSpec) -> torch.Tensor:

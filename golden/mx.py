@@ -48,6 +48,7 @@ import torch
 from quantrtl.formats.integer import IntSpec
 from quantrtl.formats.minifloat import MXSpec, parse_mx
 from quantrtl.golden import minifloat
+from quantrtl.golden.codes import check_codes
 
 __all__ = ["SCALE_BIAS", "SCALE_NAN", "INT_RANGES", "quantize", "dequantize", "scale_value",
            "element_fixed", "pack", "unpack", "block_dot", "block_fp32", "round_fp32",
@@ -143,14 +144,8 @@ def _check_scales(scales) -> torch.Tensor:
 
 
 def _check_codes(codes, spec: MXSpec) -> torch.Tensor:
-    codes = torch.as_tensor(codes)
-    if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
-        raise ValueError(f"{spec.name} codes must be an integer tensor, got {codes.dtype}")
-    codes = codes.to(torch.int64)
     lo, hi = (-128, 127) if _is_int(spec) else (0, (1 << spec.element.bits) - 1)
-    if codes.numel() and (int(codes.min()) < lo or int(codes.max()) > hi):
-        raise ValueError(f"{spec.name} element codes are {lo}..{hi}")
-    return codes
+    return check_codes(codes, f"{spec.name} element", lo, hi)
 
 
 def scale_value(scales: torch.Tensor) -> torch.Tensor:

@@ -44,6 +44,7 @@ import torch
 from quantrtl.formats.integer import is_int
 from quantrtl.formats.ovp import NIBBLE_ORDERS, OVPSpec
 from quantrtl.golden import arith
+from quantrtl.golden.codes import check_codes
 
 __all__ = ["OVPFormat", "FLINT4_VALUES", "NIBBLE_ORDERS", "CLIP_RATIOS", "decode",
            "decode_exp_int", "encode", "pack_bytes", "unpack_bytes", "quantize", "dequantize",
@@ -168,13 +169,8 @@ def _tables(fmt: OVPFormat) -> _Tables:
 
 
 def _check_codes(codes, fmt: OVPFormat) -> torch.Tensor:
-    codes = torch.as_tensor(codes)
-    if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
-        raise ValueError(f"OVP codes must be an integer tensor, got {codes.dtype}")
-    codes = codes.to(torch.int64)
+    codes = check_codes(codes, f"OVP{fmt.bits}", 0, (1 << fmt.bits) - 1)
     _check_pairs(codes.shape)
-    if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= 1 << fmt.bits):
-        raise ValueError(f"OVP{fmt.bits} codes are 0..{(1 << fmt.bits) - 1}")
     return codes
 
 
