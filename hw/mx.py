@@ -1,0 +1,292 @@
+"""OCP Microscaling (MX) block dot product: ``k`` element products of two MX blocks, each
+exact in fixed point, an adder tree with optional register stages, the two E8M0 scales
+added: the exact block result, no rounding anywhere."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from quantrtl.formats.integer import IntSpec, is_int
+from quantrtl.formats.minifloat import FloatSpec, MXSpec, parse_float, parse_mx
+from quantrtl.hw.fp8 import frac_bits as float_frac_bits
+from quantrtl.hw.mac import delay, unused_if_invalid
+
+__all__ = ["MXDot", "element_format", "element_frac_bits", "element_max_fixed",
+           "tree_levels", "SCALE_NAN", "SCALE_BIAS", "MAX_K", "INT8_FRAC"]
+
+SCALE_BIAS = 127   # E8M0: the scale code s stands for 2^(s - 127)
+SCALE_NAN = 0xFF   # ... and 255 for NaN
+MAX_K = 64
+INT8_FRAC = 6      # MXINT8 elements are fixed point s1.6 (OCP MX v1.0)
+EXP_WIDTH = 10     # signed bits of a_scale + b_scale - 254: -254 .. 256
+
+
+def element_format(fmt) -> FloatSpec | IntSpec:
+    """The element format of ``fmt``: an ``MXSpec`` (its element), a ``FloatSpec``,
+    ``IntSpec(8)``, or a name (``mxfp4``, ``mxfp6-e2m3``, ..., ``mxint8``, ``e4m3``,
+    ``int8``); ``ValueError`` for anything else."""
+    if isinstance(fmt, MXSpec):
+        return fmt.element
+    if isinstance(fmt, FloatSpec):
+        return fmt
+    if isinstance(fmt, IntSpec):
+        if fmt != IntSpec(8):
+            raise ValueError(f"MX integer elements are int8, got {fmt.name}")
+        return fmt
+    if isinstance(fmt, str):
+        if fmt.strip().lower() == "int8":
+            return IntSpec(8)
+        for parse in (parse_mx, parse_float):
+            try:
+                return element_format(parse(fmt))
+            except ValueError:
+                pass
+    raise ValueError(f"unknown MX element type {fmt!r} (an MXSpec, FloatSpec, IntSpec(8) or "
+                     f"a name such as mxfp4, mxfp6-e2m3, mxfp6-e3m2, mxfp8-e4m3, mxfp8-e5m2, "
+                     f"mxint8)")
+
+
+def element_bits(fmt) -> int:
+    fmt = element_format(fmt)
+    return fmt.bits
+
+
+def element_frac_bits(fmt) -> int:
+    """Fractional bits that make every finite element value an integer: ``bias - 1 + M``
+    for a minifloat (E2M1 1, E2M3 3, E3M2 4, E4M3 9, E5M2 16), 6 for INT8 (``s1.6``)."""
+    fmt = element_format(fmt)
+    return INT8_FRAC if isinstance(fmt, IntSpec) else float_frac_bits(fmt)
+
+
+def element_max_fixed(fmt) -> int:
+    """The largest magnitude of an element's fixed-point value (``value * 2^frac``): the
+    largest normal's significand ``2^M + max_mantissa`` shifted by ``max_exp_field - 1``
+    (E2M1 12, E2M3 60, E3M2 448, E4M3 229376, E5M2 57344 * 2^16), 128 for INT8 (-128)."""
+    fmt = element_format(fmt)
+    if isinstance(fmt, IntSpec):
+        return 1 << (fmt.bits - 1)
+    return ((1 << fmt.man_bits) + fmt.max_mantissa) << (fmt.max_exp_field - 1)
+
+
+def tree_levels(k: int) -> int:
+    """Adder levels of a balanced tree over ``k`` terms: ``ceil(log2(k))``."""
+    return (k - 1).bit_length()
+
+
+def _non_finite(fmt: FloatSpec, fields):
+    """1 where ``fields`` is a NaN or infinity code: exponent all ones (``ieee``, E5M2),
+    ``S.1..1.1..1`` (``fn``, E4M3); None for formats without such codes."""
+    top = (1 << fmt.exp_bits) - 1
+    if fmt.special == "ieee":
+        return fields.exp == top
+    if fmt.special == "fn":
+        return (fields.exp == top) & (fields.man == (1 << fmt.man_bits) - 1)
+    return None
+
+
+class MXDot(wiring.Component):
+    """Exact dot product of one MX block of ``a`` with one MX block of ``b``.
+
+    Parameters: ``a_fmt``, ``b_fmt``: an ``MXSpec`` (its element counts; its block size
+    does not), an element ``FloatSpec`` (E2M1, E2M3, E3M2, E4M3, E5M2 or any other
+    minifloat descriptor) or ``IntSpec(8)``, or their names (``mxfp4``, ``e4m3``, ``int8``,
+    ...); ``k``: elements per block, 1..64 (default 32, OCP's block); ``pipeline``:
+    register stages in the adder tree, ``0 .. tree_levels(k) = ceil(log2 k)``. Anything
+    else raises ``ValueError``.
+
+    Ports (combinational with ``pipeline = 0``, else the ``sync`` domain):
+
+    * ``a``: ``k`` element codes packed, element ``i`` at bits ``[i*w, (i+1)*w)`` (``w``
+      the element's bits; an ``ArrayLayout`` view). A minifloat code is ``s|e..e|m..m``
+      (``e = 0``: subnormal ``(-1)^s m 2^(1-bias-M)``, else ``(-1)^s (2^M + m)
+      2^(e-bias-M)``); an INT8 code is two's complement with value ``code * 2^-6``.
+      ``b`` likewise in ``b_fmt``.
+    * ``a_scale``, ``b_scale``: 8-bit E8M0 scale codes, ``2^(s - 127)``; 255 is NaN.
+    * ``valid``: 1 bit, passed to ``valid_out`` with the block (the datapath computes every
+      cycle whatever ``valid`` is).
+    * ``sum``: signed, ``sum_width = product magnitude bits + 1 + ceil(log2 k)`` bits: the
+      exact ``sum_i a_i * b_i * 2^(frac_a + frac_b)`` of the element values (the scales
+      left out), in units of ``2^-(frac_a + frac_b)`` (``element_frac_bits``: E2M1 1,
+      E2M3 3, E3M2 4, E4M3 9, E5M2 16, INT8 6). It never overflows.
+    * ``exp``: signed 10 bits, ``a_scale + b_scale - 254``: the block's power-of-two scale.
+    * ``nan``: 1 bit: either scale is 255, or an element of ``a`` or ``b`` is a NaN or an
+      infinity code (E4M3 ``S.1111.111``; E5M2 exponent ``11111``). ``sum`` and ``exp``
+      are then still the values above, with every non-finite element counted as 0; a
+      consumer ignores them.
+    * ``valid_out``: ``valid`` of the block whose result is on the outputs.
+
+    The block's exact value is ``sum * 2^(exp - frac_a - frac_b)``; it equals
+    ``golden.mx.block_dot``'s ``integer * 2^exponent`` with ``integer == sum`` and
+    ``exponent == exp - frac_a - frac_b`` (``frac_bits``), whenever ``nan`` is 0.
+
+    Latency ``pipeline`` clock edges (0: combinational), one block per cycle; synchronous
+    reset clears every stage (``valid_out`` and the outputs read 0 until a block arrives).
+
+    Datapath: each element decodes to its sign, significand (``{e != 0, m}``, 0 for a
+    non-finite code; INT8: ``|code|``) and shift (``max(e, 1) - 1``; INT8: 0), so that its
+    fixed-point magnitude is ``significand << shift``; per lane the unsigned significand
+    product is shifted left by the sum of the shifts into a ``product_width``-bit magnitude
+    (INT8 x INT8: one signed 8 x 8 product, no sign–magnitude form). The sign ``s_a ^ s_b``
+    is applied in the adder tree without negators: a lane enters as ``magnitude ^ -s``
+    (``-magnitude - 1`` when negative) and each of the tree's ``k - 1`` adders takes one
+    lane's ``s`` as its carry-in (``x + y + s``, an adder's free carry-in), the last lane is
+    negated exactly. ``pipeline`` registers sit at ``pipeline`` of the ``ceil(log2 k) + 1``
+    boundaries (after the products, after each tree level), spread evenly from the
+    products on: stage ``j`` after level ``floor(j * (levels + 1) / pipeline)``. The scales
+    are added and the NaN flag formed beside the products and travel with the tree.
+    """
+
+    @unused_if_invalid
+    def __init__(self, *, a_fmt="mxfp4", b_fmt="mxfp4", k=MAX_K // 2, pipeline=0):
+        self._a_fmt, self._b_fmt = element_format(a_fmt), element_format(b_fmt)
+        if not is_int(k) or not 1 <= k <= MAX_K:
+            raise ValueError(f"MX block size k must be an int in 1..{MAX_K}, got {k!r}")
+        levels = tree_levels(k)
+        if not is_int(pipeline) or not 0 <= pipeline <= levels:
+            raise ValueError(f"pipeline must be 0..{levels} (the adder levels of k={k}), "
+                             f"got {pipeline!r}")
+        self._k, self._pipeline = k, pipeline
+        super().__init__({
+            "a": In(data.ArrayLayout(self._lane_shape(self._a_fmt), k)),
+            "a_scale": In(8),
+            "b": In(data.ArrayLayout(self._lane_shape(self._b_fmt), k)),
+            "b_scale": In(8),
+            "valid": In(1),
+            "sum": Out(signed(self.sum_width)),
+            "exp": Out(signed(EXP_WIDTH)),
+            "nan": Out(1),
+            "valid_out": Out(1),
+        })
+
+    @staticmethod
+    def _lane_shape(fmt):
+        return signed(8) if isinstance(fmt, IntSpec) else unsigned(fmt.bits)
+
+    @property
+    def a_fmt(self) -> FloatSpec | IntSpec:
+        return self._a_fmt
+
+    @property
+    def b_fmt(self) -> FloatSpec | IntSpec:
+        return self._b_fmt
+
+    @property
+    def k(self) -> int:
+        return self._k
+
+    @property
+    def latency(self) -> int:
+        return self._pipeline
+
+    @property
+    def frac_bits(self) -> int:
+        """Fractional bits of ``sum``: ``frac_a + frac_b``."""
+        return element_frac_bits(self._a_fmt) + element_frac_bits(self._b_fmt)
+
+    @property
+    def product_width(self) -> int:
+        """Unsigned bits of the largest product magnitude ``max_a * max_b``."""
+        return (element_max_fixed(self._a_fmt) * element_max_fixed(self._b_fmt)).bit_length()
+
+    @property
+    def sum_width(self) -> int:
+        """Signed bits of ``sum``: a lane is ``product_width + 1`` signed bits, each tree
+        level one more: ``k`` largest products of either sign fit."""
+        return self.product_width + 1 + tree_levels(self._k)
+
+    @property
+    def _signed_products(self) -> bool:
+        return isinstance(self._a_fmt, IntSpec) and isinstance(self._b_fmt, IntSpec)
+
+    @staticmethod
+    def _decode(m: Module, fmt, code, name: str):
+        """``(sign, significand, shift or None, non-finite or None)`` of one element: its
+        fixed-point magnitude is ``significand << shift``."""
+        if isinstance(fmt, IntSpec):
+            mag = Signal(8, name=f"{name}_mag")
+            m.d.comb += mag.eq(Mux(code[7], -code, code))
+            return code[7], mag, None, None
+        fields = data.View(data.StructLayout({"man": fmt.man_bits, "exp": fmt.exp_bits,
+                                              "sign": 1}), code)
+        sig = Signal(fmt.man_bits + 1, name=f"{name}_sig")
+        shift = Signal(range(max(2, 1 << fmt.exp_bits)), name=f"{name}_shift")
+        normal = fields.exp != 0
+        bad = _non_finite(fmt, fields)
+        significand = fields.man | (normal << fmt.man_bits)
+        m.d.comb += [sig.eq(significand if bad is None else Mux(bad, 0, significand)),
+                     shift.eq(Mux(normal, fields.exp - 1, 0))]
+        return fields.sign, sig, shift, bad
+
+    def _lanes(self, m: Module):
+        """Per lane the tree's leaf (signed ``product_width + 1`` bits) and the sign the
+        tree still has to add as a carry-in (None when the leaf is exact), and the OR of the
+        non-finite flags."""
+        width = self.product_width
+        leaves, signs, bad = [], [], []
+        xor_lanes = self._k - 1  # one carry-in per adder; the last lane is negated exactly
+        for i in range(self._k):
+            leaf = Signal(signed(width + 1), name=f"leaf{i}")
+            if self._signed_products:
+                m.d.comb += leaf.eq(self.a[i] * self.b[i])
+                leaves.append(leaf)
+                signs.append(None)
+                continue
+            a_sign, a_sig, a_shift, a_bad = self._decode(m, self._a_fmt, self.a[i], f"a{i}")
+            b_sign, b_sig, b_shift, b_bad = self._decode(m, self._b_fmt, self.b[i], f"b{i}")
+            bad += [f for f in (a_bad, b_bad) if f is not None]
+            magnitude = Signal(width, name=f"mag{i}")
+            neg = Signal(name=f"neg{i}")
+            product = a_sig * b_sig
+            shifts = [s for s in (a_shift, b_shift) if s is not None]
+            if shifts:
+                product = product << (shifts[0] if len(shifts) == 1 else shifts[0] + shifts[1])
+            m.d.comb += [magnitude.eq(product), neg.eq(a_sign ^ b_sign)]
+            if i < xor_lanes:
+                m.d.comb += leaf.eq(Cat(magnitude, Const(0, 1)) ^ neg.replicate(width + 1))
+                signs.append(neg)
+            else:
+                m.d.comb += leaf.eq(Mux(neg, -magnitude, magnitude))
+                signs.append(None)
+            leaves.append(leaf)
+        return leaves, [s for s in signs if s is not None], bad
+
+    def elaborate(self, platform):
+        m = Module()
+        levels = tree_levels(self._k)
+        stages = {j * (levels + 1) // self._pipeline for j in range(self._pipeline)}
+        nodes, carries, bad = self._lanes(m)
+        exp = Signal(signed(EXP_WIDTH), name="exp_sum")
+        nan = Signal(name="nan_any")
+        flags = [self.a_scale == SCALE_NAN, self.b_scale == SCALE_NAN, *bad]
+        m.d.comb += [exp.eq(self.a_scale + self.b_scale - 2 * SCALE_BIAS),
+                     nan.eq(Cat(*flags).any())]
+        side = [exp, nan, self.valid]
+
+        def register(boundary):
+            nonlocal nodes, carries, side
+            regs = delay(m, [*nodes, *carries, *side], 1, f"p{boundary}")
+            nodes = regs[:len(nodes)]
+            carries = regs[len(nodes):len(nodes) + len(carries)]
+            side = regs[len(nodes) + len(carries):]
+
+        for level in range(1, levels + 1):
+            if level - 1 in stages:
+                register(level - 1)
+            paired = []
+            for i in range(0, len(nodes) - 1, 2):
+                x, y = nodes[i], nodes[i + 1]
+                node = Signal(signed(max(len(x), len(y)) + 1), name=f"t{level}_{i // 2}")
+                total = x + y
+                if carries:
+                    total = total + carries.pop(0)
+                m.d.comb += node.eq(total)
+                paired.append(node)
+            nodes = paired + nodes[len(paired) * 2:]
+        if levels in stages:
+            register(levels)
+        assert len(nodes) == 1 and not carries
+        m.d.comb += [self.sum.eq(nodes[0]), self.exp.eq(side[0]), self.nan.eq(side[1]),
+                     self.valid_out.eq(side[2])]
+        return m

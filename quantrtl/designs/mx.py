@@ -1,0 +1,356 @@
+"""OCP Microscaling block dot products: ``mx-dot`` (``hw.mx.MXDot``), the exact ``k``-element
+dot product of an MX block of A with an MX block of B (MXFP4, MXFP6 E2M3/E3M2, MXFP8
+E4M3/E5M2, MXINT8 on each side), checked against ``golden.mx.block_dot``."""
+
+from __future__ import annotations
+
+import torch
+
+from quantrtl.designs.registry import register, register_report
+from quantrtl.designs.spec import DesignSpec, Param, ReportRow
+from quantrtl.formal.reference import Reference, case_table, signed_value
+from quantrtl.formats.integer import IntSpec
+from quantrtl.formats.minifloat import MX_NAMES, MXSpec, parse_mx
+from quantrtl.golden import minifloat, mx
+from quantrtl.hw.mx import MXDot
+from quantrtl.hw.rtl import from_component
+from quantrtl.sim.vectors import Vectors
+
+__all__ = ["MX_FORMATS", "mx_spec", "block_expected", "EXHAUSTIVE_LIMIT"]
+
+MX_FORMATS = tuple(MX_NAMES)  # mxfp4, mxfp6-e2m3, mxfp6-e3m2, mxfp8-e4m3, mxfp8-e5m2, mxint8
+EXHAUSTIVE_LIMIT = 4096       # element-code pairs up to which k=1 is verified exhaustively
+KINDS = ("random", "quantized", "zero", "largest", "subnormal", "nan-scale", "nan-element",
+         "scale-extremes")
+
+
+def mx_spec(name: str, k: int) -> MXSpec:
+    """The golden/descriptor MX format ``name`` with blocks of ``k`` elements."""
+    return parse_mx(f"{name}-k{k}")
+
+
+def _is_int(spec: MXSpec) -> bool:
+    return isinstance(spec.element, IntSpec)
+
+
+def _bits(spec: MXSpec) -> int:
+    return spec.element.bits
+
+
+def _all_codes(spec: MXSpec) -> torch.Tensor:
+    """Every element code as golden takes it (MXINT8: signed -128..127)."""
+    if _is_int(spec):
+        return torch.arange(-128, 128)
+    return torch.arange(1 << spec.element.bits)
+
+
+def _finite(spec: MXSpec, codes: torch.Tensor) -> torch.Tensor:
+    if _is_int(spec):
+        return torch.ones_like(codes, dtype=torch.bool)
+    return minifloat.finite(spec.element)[codes]
+
+
+def block_expected(a: list[int], sa: int, b: list[int], sb: int, a_spec: MXSpec,
+                   b_spec: MXSpec) -> tuple[int, int, int]:
+    """``(sum, exp, nan)`` the unit must output for one block, from ``golden.mx``.
+
+    Finite block: ``(integer, exponent) = golden.mx.block_dot(...)``, ``sum = integer``,
+    ``exp = exponent + frac_a + frac_b`` (golden's element fractional bits, from
+    ``golden.mx.element_fixed``), ``nan = 0``. A NaN scale (255) or a NaN/infinity
+    element: ``nan = 1``; ``sum`` is then ``block_dot``'s integer of the block with the
+    non-finite elements replaced by +0 (the unit's documented choice) and ``exp`` the scales'
+    exponents ``(sa - 127) + (sb - 127)``."""
+    at, bt = torch.tensor(a), torch.tensor(b)
+    fin_a, fin_b = _finite(a_spec, at), _finite(b_spec, bt)
+    nan = int(mx.SCALE_NAN in (sa, sb) or not bool(fin_a.all()) or not bool(fin_b.all()))
+    at, bt = torch.where(fin_a, at, 0), torch.where(fin_b, bt, 0)
+    frac = mx.element_fixed(at, a_spec)[1] + mx.element_fixed(bt, b_spec)[1]
+    finite_scale = [s if s != mx.SCALE_NAN else mx.SCALE_BIAS for s in (sa, sb)]
+    integer, exponent = mx.block_dot(at, finite_scale[0], bt, finite_scale[1], a_spec, b_spec)
+    if mx.SCALE_NAN in (sa, sb):
+        return integer, (sa - mx.SCALE_BIAS) + (sb - mx.SCALE_BIAS), nan
+    return integer, exponent + frac, nan
+
+
+class _Blocks:
+    """Seeded MX blocks of one format (``k`` element codes, as golden takes them)."""
+
+    def __init__(self, spec: MXSpec, k: int, gen: torch.Generator):
+        self.spec, self.k, self.gen = spec, k, gen
+        codes = _all_codes(spec)
+        fin = _finite(spec, codes)
+        self.finite = codes[fin]
+        self.special = codes[~fin]
+        if _is_int(spec):
+            self.largest = torch.tensor([-128, 127])
+            self.subnormal = torch.tensor([-1, 0, 1])   # the smallest magnitudes
+            self.zeros = torch.tensor([0])
+        else:
+            fixed = minifloat.fixed_values(spec.element)[0][self.finite]
+            self.largest = torch.stack([self.finite[fixed.argmax()], self.finite[fixed.argmin()]])
+            man = spec.element.man_bits
+            exp_field = (codes >> man) & ((1 << spec.element.exp_bits) - 1)
+            self.subnormal = codes[exp_field == 0]
+            self.zeros = torch.tensor([0, 1 << (spec.element.bits - 1)])  # +0 and -0
+
+    def pick(self, pool: torch.Tensor, n: int) -> torch.Tensor:
+        return pool[torch.randint(len(pool), (n,), generator=self.gen)]
+
+    def block(self, kind: str, sign: int) -> torch.Tensor:
+        k = self.k
+        if kind == "zero":
+            return self.pick(self.zeros, k)
+        if kind == "largest":  # one sign for the whole block (sign 0/1), or mixed (2)
+            if sign == 2:
+                return self.pick(self.largest, k)
+            return self.largest[sign].repeat(k)
+        if kind == "subnormal":
+            return self.pick(self.subnormal, k)
+        codes = self.pick(self.finite, k)
+        if kind == "nan-element" and len(self.special):
+            where = int(torch.randint(k, (1,), generator=self.gen))
+            codes[where] = self.pick(self.special, 1)[0]
+        return codes
+
+    def scale(self, kind: str) -> int:
+        if kind == "largest" or kind == "scale-extremes":
+            return int(self.pick(torch.tensor([0, 1, 127, 253, 254]), 1)[0])
+        if kind == "zero":
+            return 0 if bool(torch.rand(1, generator=self.gen) < 0.5) \
+                else int(torch.randint(255, (1,), generator=self.gen))
+        return int(torch.randint(255, (1,), generator=self.gen))  # 0..254, finite
+
+
+def _random_blocks(a_spec, b_spec, k, count, gen):
+    """``count`` blocks of mixed kinds: uniform finite codes (mixed signs), blocks
+    ``golden.mx.quantize`` made from Gaussian data with an outlier, all-zero blocks (+0 and
+    -0 codes, scale 0 or any), largest magnitudes (all +max, all -max, mixed; scales at
+    the ends), subnormal codes, NaN scales on either or both sides, a NaN/infinity element
+    (E4M3, E5M2), scales 0/1/127/253/254."""
+    blocks_a, blocks_b = _Blocks(a_spec, k, gen), _Blocks(b_spec, k, gen)
+    kinds = torch.randint(len(KINDS), (count,), generator=gen).tolist()
+    out = []
+    for t in range(count):
+        kind = KINDS[kinds[t]] if t >= len(KINDS) else KINDS[t]  # each kind at least once
+        signs = torch.randint(3, (2,), generator=gen).tolist()
+        if kind == "quantized":
+            x = torch.randn(k, generator=gen, dtype=torch.float64)
+            y = torch.randn(k, generator=gen, dtype=torch.float64)
+            x = x * 2.0 ** int(torch.randint(-30, 30, (1,), generator=gen))
+            if k > 1:
+                y[int(torch.randint(k, (1,), generator=gen))] *= 50  # an outlier
+            a, sa = mx.quantize(x, a_spec)
+            b, sb = mx.quantize(y, b_spec)
+            out.append((a.tolist(), int(sa[0]), b.tolist(), int(sb[0])))
+            continue
+        a, b = blocks_a.block(kind, signs[0]), blocks_b.block(kind, signs[1])
+        if kind == "nan-element" and bool(torch.rand(1, generator=gen) < 0.5):
+            b = blocks_b.block("random", 0)  # sometimes only one side has one
+        sa, sb = blocks_a.scale(kind), blocks_b.scale(kind)
+        if kind == "nan-scale":
+            which = int(torch.randint(3, (1,), generator=gen))
+            sa = mx.SCALE_NAN if which != 1 else sa
+            sb = mx.SCALE_NAN if which != 0 else sb
+        out.append((a.tolist(), sa, b.tolist(), sb))
+    return out
+
+
+def _exhaustive_blocks(a_spec, b_spec):
+    """k = 1: every (a, b) element-code pair, the scales stepping through every code on
+    both ports (``7t`` and ``13t + 5`` modulo 256), then every scale code on each port
+    against the scales 0, 127, 254 and 255 on the other."""
+    a_codes, b_codes = _all_codes(a_spec).tolist(), _all_codes(b_spec).tolist()
+    out = []
+    for i, a in enumerate(a_codes):
+        for j, b in enumerate(b_codes):
+            t = i * len(b_codes) + j
+            out.append(([a], (7 * t) % 256, [b], (13 * t + 5) % 256))
+    for s in range(256):
+        for other in (0, 127, 254, 255):
+            a, b = a_codes[(s * 5) % len(a_codes)], b_codes[(s * 3) % len(b_codes)]
+            out += [([a], s, [b], other), ([a], other, [b], s)]
+    return out
+
+
+def _pack(codes: list[int], bits: int) -> int:
+    mask = (1 << bits) - 1
+    return sum((c & mask) << (bits * i) for i, c in enumerate(codes))
+
+
+def _make_mx_dot(p: dict):
+    k, pipeline = p["k"], p["pipeline"]
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 64:
+        raise ValueError(f"parameter k takes a block size 1..64, got {k!r}")
+    a_spec, b_spec = mx_spec(p["a"], k), mx_spec(p["b"], k)
+    unit = MXDot(a_fmt=a_spec, b_fmt=b_spec, k=k, pipeline=pipeline)
+    a_bits, b_bits = _bits(a_spec), _bits(b_spec)
+    pairs = len(_all_codes(a_spec)) * len(_all_codes(b_spec))
+    exhaustive_ok = k == 1 and pairs <= EXHAUSTIVE_LIMIT
+    latency = unit.latency
+
+    def vectors(mode, count, seed):
+        gen = torch.Generator().manual_seed(seed)
+        if mode == "exhaustive":
+            if not exhaustive_ok:
+                raise ValueError(f"exhaustive vectors need k=1 and at most "
+                                 f"{EXHAUSTIVE_LIMIT} element-code pairs (this is k={k}, "
+                                 f"{pairs} pairs per element)")
+            blocks = _exhaustive_blocks(a_spec, b_spec)
+        elif mode == "random":
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ValueError(f"random vectors need a positive count, got {count!r}")
+            blocks = _random_blocks(a_spec, b_spec, k, count, gen)
+        else:
+            raise ValueError(f"unknown vector mode {mode!r}")
+        n = len(blocks)
+        valid = (torch.rand(n, generator=gen) < 0.8).int().tolist()
+        stim = {"a": [_pack(a, a_bits) for a, _, _, _ in blocks],
+                "a_scale": [sa for _, sa, _, _ in blocks],
+                "b": [_pack(b, b_bits) for _, _, b, _ in blocks],
+                "b_scale": [sb for _, _, _, sb in blocks], "valid": valid}
+        expected = {"sum": [], "exp": [], "nan": [], "valid_out": valid}
+        for a, sa, b, sb in blocks:
+            s, e, nan = block_expected(a, sa, b, sb, a_spec, b_spec)
+            expected["sum"].append(s)
+            expected["exp"].append(e)
+            expected["nan"].append(nan)
+        idle = {name: 0 for name in stim}
+        if latency:
+            # one synchronous reset in the second half: the blocks in flight at its edge
+            # (vectors r - latency + 1 .. r) are lost and every output reads 0 for them
+            r = int(torch.randint(n // 2, n, (1,), generator=gen))
+            stim["rst"] = [int(t == r) for t in range(n)]
+            idle["rst"] = 0
+            expected = {name: list(v) for name, v in expected.items()}
+            for t in range(max(0, r - latency + 1), r + 1):
+                for name in expected:
+                    expected[name][t] = 0
+        return Vectors(stim, expected, {"sum": True, "exp": True, "nan": False,
+                                        "valid_out": False}, latency, idle, seed, mode)
+
+    return from_component(unit, "mx_dot"), vectors, exhaustive_ok
+
+
+def _reference(design) -> Reference:
+    """A behavioural reference from golden: each element's fixed-point value (minifloat: a
+    case table of ``golden.minifloat.fixed_values``, with ``golden.minifloat.finite`` for
+    the NaN flag; MXINT8: the code itself, golden's ``s1.6``), ``sum`` the Verilog ``*``
+    and ``+`` of those values, ``exp = a_scale + b_scale - 254``, ``nan`` from the scales
+    and the tables, ``valid_out = valid``; with ``pipeline = p`` the outputs wait ``p``
+    registers that the reset clears. Combinational SAT (``p = 0``), else temporal
+    induction of length ``p + 1``."""
+    p, rtl = design.params, design.rtl
+    k, pipeline = p["k"], p["pipeline"]
+    specs = {"a": mx_spec(p["a"], k), "b": mx_spec(p["b"], k)}
+    widths = {q.name: q.width for q in rtl.ports}
+    sw = widths["sum"]
+    ext = sw + 2
+    top = f"{rtl.top}_golden"
+    ports = [f"input wire [{widths[n] - 1}:0] {n}"
+             for n in ("a", "a_scale", "b", "b_scale", "valid")]
+    if pipeline:
+        ports = ["input wire clk", "input wire rst", *ports]
+    ports += [f"output wire [{sw - 1}:0] sum", "output wire [9:0] exp", "output wire nan",
+              "output wire valid_out"]
+    lines = [f"module {top}(" + ", ".join(ports) + ");"]
+    bad = []
+    for side, spec in specs.items():
+        bits = _bits(spec)
+        if _is_int(spec):
+            for i in range(k):
+                lines.append(f"  wire signed [7:0] {side}{i}_value = "
+                             f"{side}[{bits * i + 7}:{bits * i}];")
+            continue
+        fixed = minifloat.fixed_values(spec.element)[0].tolist()
+        flags = (~minifloat.finite(spec.element)).int().tolist()
+        vw = max(abs(v) for v in fixed).bit_length() + 1
+        for i in range(k):
+            name = f"{side}{i}"
+            outs = [(f"{name}_raw", vw, fixed)]
+            if any(flags):
+                outs.append((f"{name}_bad", 1, flags))
+                bad.append(f"{name}_bad")
+            lines.append(case_table(f"{side}[{bits * (i + 1) - 1}:{bits * i}]", bits, outs,
+                                    True, name))
+            lines.append(f"  wire signed [{vw - 1}:0] {name}_value = {name}_raw;")
+    products = " + ".join(f"a{i}_value * b{i}_value" for i in range(k))
+    nan = " | ".join(["(a_scale == 8'hff)", "(b_scale == 8'hff)", *bad])
+    lines += [f"  wire signed [{ext - 1}:0] sum_x = {products};",
+              "  wire signed [9:0] exp_x = $signed({2'b0, a_scale}) + $signed({2'b0, b_scale})"
+              " - 10'sd254;",
+              f"  wire nan_x = {nan};",
+              "  wire valid_x = valid;"]
+    current = {"sum": ("sum_x", ext), "exp": ("exp_x", 10), "nan": ("nan_x", 1),
+               "valid": ("valid_x", 1)}
+    for stage in range(pipeline):
+        for n, (src, w) in current.items():
+            reg = f"{n}_q{stage}"
+            lines += [f"  reg [{w - 1}:0] {reg} = 0;",
+                      f"  always @(posedge clk) {reg} <= rst ? {w}'h0 : {src};"]
+            current[n] = (reg, w)
+    lines += [f"  assign sum = {current['sum'][0]}[{sw - 1}:0];",
+              f"  assign exp = {current['exp'][0]};",
+              f"  assign nan = {current['nan'][0]};",
+              f"  assign valid_out = {current['valid'][0]};", "endmodule", ""]
+    what = (f"golden.minifloat fixed values / MXINT8 codes of {specs['a'].name} x "
+            f"{specs['b'].name}, k={k}")
+    if pipeline:
+        method = (f"SAT temporal induction (yosys sat -tempinduct, length {pipeline + 1}) "
+                  f"against a behavioural sum of products from {what}")
+        script = (f"proc -norom; pmuxtree {top}; opt_clean; "
+                  f"miter -equiv -flatten -make_outputs {top} {rtl.top} miter; "
+                  f"hierarchy -top miter; opt -fast; wreduce; opt -fast; dffunmap; "
+                  f"opt_clean; sat -tempinduct -prove trigger 0 -set-init-zero "
+                  f"-maxsteps {pipeline + 1} -show-inputs -show-outputs miter")
+    else:
+        method = f"SAT (yosys miter + sat -prove) against a behavioural sum of products " \
+                 f"from {what}"
+        script = (f"proc -norom; pmuxtree {top}; opt_clean; "
+                  f"miter -equiv -flatten -make_outputs {top} {rtl.top} miter; "
+                  f"hierarchy -top miter; opt -fast; "
+                  f"sat -prove trigger 0 -show-inputs -show-outputs miter")
+    kinds = {"a": "hex", "b": "hex", "a_scale": "unsigned", "b_scale": "unsigned",
+             "sum": "signed", "exp": "signed"}
+
+    def explain(steps, _text):
+        row = steps[max(steps)]
+        if "gold" not in row or "gate" not in row:
+            return None
+
+        def show(side, name):
+            bits, width = row[side][name]
+            return signed_value(bits, width) if kinds.get(name) == "signed" else bits
+
+        ins = " ".join(f"{n}=0x{row['in'][n][0]:x}" for n in ("a", "a_scale", "b", "b_scale")
+                       if n in row.get("in", {}))
+        outs = "; ".join(f"{n}: golden {show('gold', n)}, unit {show('gate', n)}"
+                         for n in ("sum", "exp", "nan", "valid_out")
+                         if n in row["gold"] and n in row["gate"])
+        return f"{ins}: {outs}"
+
+    return Reference(top, "\n".join(lines), method, script, kinds, explain)
+
+
+register(DesignSpec(
+    "mx-dot", "MX block dot product (hw.mx.MXDot): k exact element products, adder tree, "
+    "scales added; exact (sum, exp, nan), latency pipeline", (
+        Param("a", "choice", "mxfp4", "A's MX format", MX_FORMATS),
+        Param("b", "choice", "mxfp4", "B's MX format", MX_FORMATS),
+        Param("k", "int", 32, "elements per block, 1..64"),
+        Param("pipeline", "int", 0, "register stages in the adder tree, 0..ceil(log2 k)"),
+    ), _make_mx_dot, reference=_reference,
+    lint=((), ("a=mxfp8-e5m2", "b=mxfp8-e4m3", "k=8", "pipeline=3"),
+          ("a=mxint8", "b=mxint8", "k=4", "pipeline=2"),
+          ("a=mxint8", "b=mxfp6-e2m3", "k=3", "pipeline=1")),
+    prove=(("k=1",), ("k=2", "pipeline=1")),
+    rigor=(("k=2",),)))
+
+# A k=32 block dot against one MAC of the same element width: LUTs / 32 is per product.
+register_report(
+    ReportRow("MXFP4 dot k=32", "mx-dot", {"a": "mxfp4", "b": "mxfp4", "k": 32}, "INT4 MAC"),
+    ReportRow("MXFP6 (E2M3) dot k=32", "mx-dot", {"a": "mxfp6-e2m3", "b": "mxfp6-e2m3",
+                                                  "k": 32}, "INT8 MAC"),
+    ReportRow("MXFP8 (E4M3) dot k=32", "mx-dot", {"a": "mxfp8-e4m3", "b": "mxfp8-e4m3",
+                                                  "k": 32}, "INT8 MAC"),
+    ReportRow("MXINT8 dot k=32", "mx-dot", {"a": "mxint8", "b": "mxint8", "k": 32},
+              "INT8 MAC"))
