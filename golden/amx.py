@@ -86,6 +86,8 @@ import torch
 
 from quantrtl.formats.minifloat import FloatSpec, parse_float
 from quantrtl.golden import minifloat
+from quantrtl.golden.codes import check_codes
+from quantrtl.golden.mx import split_blocks
 
 __all__ = ["ELEMENT", "SCALE_FORMATS", "quantize", "dequantize", "fake_quantize",
            "scale_values", "block_dot"]
@@ -105,23 +107,6 @@ def _check_block(block) -> int:
     if isinstance(block, bool) or not isinstance(block, int) or not 1 <= block <= 1024:
         raise ValueError(f"block size must be an int 1..1024, got {block!r}")
     return block
-
-
-def _blocks(x: torch.Tensor, block: int, axis: int, pad: bool) -> torch.Tensor:
-    if x.dim() == 0:
-        raise ValueError("AMXFP4 quantization needs at least a 1-d tensor")
-    if not -x.dim() <= axis < x.dim():
-        raise ValueError(f"axis {axis} out of range for a {x.dim()}-d tensor")
-    x = x.movedim(axis, -1)
-    n = x.shape[-1]
-    if n == 0:
-        raise ValueError("cannot quantize an empty axis")
-    if n % block:
-        if not pad:
-            raise ValueError(f"block size {block} does not divide the axis length {n} "
-                             f"(pass pad=True to zero-pad)")
-        x = torch.nn.functional.pad(x, (0, block - n % block))
-    return x.reshape(*x.shape[:-1], x.shape[-1] // block, block)
 
 
 def _scale_codes(extreme: torch.Tensor, spec: FloatSpec, rounding: str) -> torch.Tensor:
@@ -151,7 +136,7 @@ def quantize(x: torch.Tensor, *, block: int = 32, scale_fmt: str = "e5m2", axis:
     x = torch.as_tensor(x)
     if not x.is_floating_point():
         raise ValueError(f"AMXFP4 quantize takes a floating-point tensor, got {x.dtype}")
-    blocks = _blocks(x.to(torch.float64), block, axis, pad)
+    blocks, _ = split_blocks(x.to(torch.float64), block, axis, pad, "AMXFP4")
     special = ~torch.isfinite(blocks).all(-1)
     clean = torch.where(special[..., None], 0.0, blocks)
     pos_codes = _scale_codes(clean.amax(-1).clamp(min=0), spec, rounding)
@@ -171,13 +156,7 @@ def quantize(x: torch.Tensor, *, block: int = 32, scale_fmt: str = "e5m2", axis:
 
 
 def _check_codes(codes, spec: FloatSpec, what: str) -> torch.Tensor:
-    codes = torch.as_tensor(codes)
-    if codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
-        raise ValueError(f"{what} codes must be an integer tensor, got {codes.dtype}")
-    codes = codes.to(torch.int64)
-    if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= 1 << spec.bits):
-        raise ValueError(f"{what} codes are 0..{(1 << spec.bits) - 1}")
-    return codes
+    return check_codes(codes, what, 0, (1 << spec.bits) - 1)
 
 
 def scale_values(scale_codes: torch.Tensor, scale_fmt: str = "e5m2") -> torch.Tensor:

@@ -51,6 +51,7 @@ from quantrtl.golden import minifloat
 from quantrtl.golden.codes import check_codes
 
 __all__ = ["SCALE_BIAS", "SCALE_NAN", "INT_RANGES", "quantize", "dequantize", "scale_value",
+           "split_blocks",
            "element_fixed", "pack", "unpack", "block_dot", "block_fp32", "round_fp32",
            "dot_fp32"]
 
@@ -70,10 +71,14 @@ def _is_int(spec: MXSpec) -> bool:
     return isinstance(spec.element, IntSpec)
 
 
-def _blocks(x: torch.Tensor, block: int, axis: int, pad: bool) -> tuple[torch.Tensor, int]:
-    """``x`` with ``axis`` moved last and split into ``(..., n_blocks, block)``."""
+def split_blocks(x: torch.Tensor, block: int, axis: int, pad: bool,
+                 what: str = "MX") -> tuple[torch.Tensor, int]:
+    """``x`` with ``axis`` moved last and split into ``(..., n_blocks, block)``, and the
+    axis' length before padding; ``ValueError`` (naming ``what`` quantization) for a 0-d
+    tensor, a bad axis, an empty axis, or a block size that does not divide the axis
+    unless ``pad`` (zero padding)."""
     if x.dim() == 0:
-        raise ValueError("MX quantization needs at least a 1-d tensor")
+        raise ValueError(f"{what} quantization needs at least a 1-d tensor")
     if not -x.dim() <= axis < x.dim():
         raise ValueError(f"axis {axis} out of range for a {x.dim()}-d tensor")
     x = x.movedim(axis, -1)
@@ -110,7 +115,7 @@ def quantize(x: torch.Tensor, spec: MXSpec, *, axis: int = -1, rounding: str = "
     x = torch.as_tensor(x)
     if not x.is_floating_point():
         raise ValueError(f"MX quantize takes a floating-point tensor, got {x.dtype}")
-    blocks, _ = _blocks(x.to(torch.float64), spec.block, axis, pad)
+    blocks, _ = split_blocks(x.to(torch.float64), spec.block, axis, pad)
     special = ~torch.isfinite(blocks).all(-1)
     amax = torch.where(special[..., None], 0.0, blocks.abs()).amax(-1)
     _, e = torch.frexp(amax)  # amax = m * 2^e, 0.5 <= m < 1: floor(log2 amax) = e - 1
