@@ -51,9 +51,8 @@ from quantrtl.golden import minifloat
 from quantrtl.golden.codes import check_codes
 
 __all__ = ["SCALE_BIAS", "SCALE_NAN", "INT_RANGES", "quantize", "dequantize", "scale_value",
-           "split_blocks",
-           "element_fixed", "pack", "unpack", "block_dot", "block_fp32", "round_fp32",
-           "dot_fp32"]
+           "split_blocks", "element_fixed", "pack", "unpack", "block_dot", "block_fp32",
+           "round_fp32", "dot_fp32"]
 
 SCALE_BIAS = 127
 SCALE_NAN = 255
