@@ -13,6 +13,20 @@ without leaving half a file, and without deleting or overwriting anything it did
   else in the folder is left alone.
 * ``check_output_file``, ``check_output_folder``, ``check_cache``: the same checks before
   anything runs, as one-line ``ValueError``s (the CLI's exit status 2).
+* ``write_entry``, ``read_entry``: a cache entry (a JSON document) beside a small sidecar
+  ``<name>.check`` holding its key and the SHA-256 of its bytes, both written through a
+  temporary file and a rename. ``read_entry`` returns the data only when the sidecar names
+  the expected key and the checksum matches; a truncated, empty, edited or mismatched entry
+  is reported on stderr with its path, moved aside (``<name>.corrupt-<time>``) and
+  treated as missing, so the caller rebuilds it: never reused, never fatal.
+  ``set_aside`` does the same for entries with their own check (the cached Verilog files,
+  checked against their content hash).
+* ``sweep``, ``open_cache``: temporary files and folders that quantrtl's own writers left
+  behind (``.<name>.<random>.tmp``, ``.<name>.<random>``, ``.<name>.old.<random>``) when a
+  process was killed are removed when a process first opens the cache: those older than
+  the running process when no other quantrtl process has the cache open (a shared
+  ``flock`` on ``<cache>/quantrtl.lock``, held while the process lives), else only those
+  older than ``STALE_AFTER`` seconds.
 """
 
 from __future__ import annotations
@@ -25,12 +39,16 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 __all__ = ["cache_root", "content_key", "atomic_write", "atomic_dir", "MARKER",
            "OUTPUT_FILES", "check_output_file", "check_output_folder", "check_cache",
-           "output_folder"]
+           "output_folder", "write_entry", "read_entry", "set_aside", "sweep", "open_cache",
+           "STALE_AFTER"]
 
 MARKER = ".quantrtl-report"
 # What each writer puts into an output folder (a writer may leave some out, e.g. a chart).
@@ -106,6 +124,7 @@ def atomic_write(path: Path, data: str | bytes) -> Path:
     """
     path = Path(path)
     payload = data.encode() if isinstance(data, str) else bytes(data)
+    _opening(path)
     fd = _fd_of(path)
     if fd is not None:
         _write_fd(fd, payload)
@@ -146,6 +165,7 @@ def atomic_dir(final: Path):
     """
     final = Path(os.path.abspath(final))
     final.parent.mkdir(parents=True, exist_ok=True)
+    _opening(final)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
     try:
         os.chmod(tmp, 0o777 & ~_umask())
@@ -223,7 +243,7 @@ def check_cache() -> Path:
     where = ("cache folder (QUANTRTL_CACHE)" if os.environ.get("QUANTRTL_CACHE")
              else "cache folder")
     _check_creatable_folder(root, f"{where} {root}")
-    return root
+    return open_cache()
 
 
 def _marker(folder: Path) -> dict | None:
@@ -332,3 +352,249 @@ def _marker_text(written: dict) -> str:
     return json.dumps({"about": "written by quantrtl report / rigor; they replace the files "
                                 "listed here and leave everything else alone",
                        "written": written}, indent=1, sort_keys=True) + "\n"
+
+
+# --- cache entries: key and checksum beside the data, corrupt ones set aside -------------
+
+CHECK_SUFFIX = ".check"
+
+
+def _check_path(path: Path) -> Path:
+    return path.with_name(path.name + CHECK_SUFFIX)
+
+
+def _entry_text(data) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+
+
+def write_entry(path: Path, key: str, data) -> Path:
+    """Store the JSON-able ``data`` as the cache entry ``path`` for ``key``: the JSON
+    document at ``path`` and its sidecar ``<name>.check`` (``{"key", "sha256"}``), each
+    through a temporary file and a rename (data first, so a crash in between leaves an
+    entry without a valid check, which ``read_entry`` sets aside)."""
+    path = Path(path)
+    open_cache()
+    payload = _entry_text(data)
+    atomic_write(path, payload)
+    atomic_write(_check_path(path), json.dumps(
+        {"key": key, "sha256": hashlib.sha256(payload).hexdigest()}, sort_keys=True) + "\n")
+    return path
+
+
+def read_entry(path: Path, key: str, *, entry: Path | None = None,
+               require: tuple[str, ...] = ()):
+    """The data of the cache entry ``path`` written by ``write_entry`` for ``key``, or
+    ``None`` when there is none or it cannot be trusted.
+
+    ``entry`` is what makes up the whole entry (a folder holding ``path``; default ``path``
+    and its sidecar): when the data is missing, unreadable, not valid JSON, lacks its
+    sidecar, the sidecar names another key, the checksum differs, or the data is not a dict
+    with the keys ``require`` (when given), the entry is moved aside with one warning on
+    stderr naming it (``set_aside``), and ``None`` is returned so that the caller rebuilds
+    it; the next read finds nothing there, so the warning is not repeated.
+    """
+    path = Path(path)
+    open_cache()
+    check = _check_path(path)
+    whole = Path(entry) if entry is not None else None
+    present = [p for p in (path, check, whole) if p is not None and os.path.lexists(p)]
+    if not present:
+        return None
+    try:
+        payload = path.read_bytes()
+    except FileNotFoundError:
+        return _corrupt(path, whole, "is missing its data")
+    except OSError as exc:
+        return _corrupt(path, whole, f"cannot be read ({_reason(exc)})")
+    try:
+        sidecar = json.loads(check.read_text())
+        recorded_key, recorded_sha = sidecar["key"], sidecar["sha256"]
+    except FileNotFoundError:
+        return _corrupt(path, whole, f"has no {check.name} (key and checksum)")
+    except (OSError, ValueError, KeyError, TypeError):
+        return _corrupt(path, whole, f"has an unreadable {check.name}")
+    if recorded_key != key:
+        return _corrupt(path, whole, f"belongs to key {recorded_key!r}, not {key!r}")
+    if hashlib.sha256(payload).hexdigest() != recorded_sha:
+        what = "is empty" if not payload else "does not match its checksum"
+        return _corrupt(path, whole, f"{what} (truncated or edited)")
+    try:
+        data = json.loads(payload)
+    except ValueError as exc:
+        return _corrupt(path, whole, f"is not valid JSON ({exc})")
+    if require:
+        missing = [k for k in require if not isinstance(data, dict) or k not in data]
+        if missing:
+            return _corrupt(path, whole, f"lacks {', '.join(missing)}")
+    return data
+
+
+def _corrupt(path: Path, whole: Path | None, reason: str) -> None:
+    if whole is not None and os.path.lexists(whole):
+        set_aside(path, reason, entry=whole)
+    else:
+        set_aside(path, reason, also=(_check_path(path),))
+    return None
+
+
+def set_aside(path: Path, reason: str, *, entry: Path | None = None,
+              also: tuple[Path, ...] = ()) -> Path | None:
+    """The cache entry ``path`` cannot be trusted (``reason``): move it (or the whole
+    ``entry`` holding it) and ``also`` (e.g. its sidecar) aside to
+    ``<name>.corrupt-<time>`` and say so on stderr, once: a caller that finds it already
+    moved by another thread says nothing. Returns the new path, or ``None`` when nothing
+    was moved (the caller rebuilds and overwrites it either way)."""
+    path = Path(path)
+    first = Path(entry) if entry is not None else path
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    moved, failed = None, None
+    for item in (first, *also):
+        target = item.with_name(f"{item.name}.corrupt-{stamp}")
+        n = 1
+        while os.path.lexists(target):
+            n += 1
+            target = item.with_name(f"{item.name}.corrupt-{stamp}-{n}")
+        try:
+            os.replace(item, target)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if item == first:
+                failed = _reason(exc)
+            continue
+        if item == first:
+            moved = target
+    if moved is not None:
+        print(f"quantrtl: warning: cache entry {path} {reason}; moved {first} to "
+              f"{moved.name}; rebuilding it", file=sys.stderr, flush=True)
+    elif failed is not None:
+        print(f"quantrtl: warning: cache entry {path} {reason}; could not move it aside "
+              f"({failed}); rebuilding it", file=sys.stderr, flush=True)
+    return moved
+
+
+# --- leftovers of killed processes ---------------------------------------------------------
+
+STALE_AFTER = 24 * 3600  # seconds; the age at which a leftover is swept even while others run
+LOCK_NAME = "quantrtl.lock"
+_STARTED = time.time()
+# tempfile's random part is 8 characters of [a-z0-9_]; atomic_write adds ".tmp",
+# atomic_dir makes ".<name>.<random>" and ".<name>.old.<random>".
+_LEFTOVER = re.compile(r"\.(?P<name>.+?)\.(?:old\.)?[a-z0-9_]{8}(?:\.tmp)?")
+_opened: dict[str, int] = {}
+_open_lock = threading.Lock()
+
+
+def _process_start() -> float:
+    """When this process started (``/proc``), else when this module was imported."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("btime "):
+                return min(int(line.split()[1]) + ticks, _STARTED)
+    return _STARTED
+
+
+# The folders of the cache that quantrtl's writers put temporary files and folders into;
+# nothing else is swept (the cache may be a folder shared with other files).
+CACHE_FOLDERS = ("qor", "prove", "rigor", "rtl", "sim", "batch", "verified", "mutate",
+                 "yowasp")
+
+
+def _leftovers(root: Path):
+    """Every leftover quantrtl temporary file or folder under ``root``'s ``CACHE_FOLDERS``,
+    and probe files of ``check_cache`` in ``root`` itself (not descending into leftovers or
+    symlinks)."""
+    with contextlib.suppress(OSError):
+        for e in os.scandir(root):
+            if e.name.startswith(".quantrtl-probe.") and _LEFTOVER.fullmatch(e.name):
+                yield Path(e.path)
+    stack = [root / name for name in CACHE_FOLDERS]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            if _LEFTOVER.fullmatch(e.name):
+                yield Path(e.path)
+            elif e.is_dir(follow_symlinks=False):
+                stack.append(Path(e.path))
+
+
+def sweep(root: Path | None = None) -> list[Path]:
+    """Remove the temporary files and folders quantrtl's writers left under the cache
+    ``root`` (default ``cache_root()``) when a process died mid-write; returns what was
+    removed. Only names of quantrtl's own patterns, only ones older than this process,
+    and when another quantrtl process has the cache open only ones older than
+    ``STALE_AFTER``. Never raises for an unreadable cache."""
+    root = Path(root) if root is not None else cache_root()
+    if not root.is_dir():
+        return []
+    alone = _lock_shared(root)
+    limit = _process_start() if alone else min(_process_start(), time.time() - STALE_AFTER)
+    removed = []
+    for item in _leftovers(root):
+        try:
+            st = os.lstat(item)
+        except OSError:
+            continue
+        if st.st_mtime >= limit:
+            continue
+        try:
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(item)
+            else:
+                os.unlink(item)
+        except OSError:
+            continue
+        removed.append(item)
+    return removed
+
+
+def _lock_shared(root: Path) -> bool:
+    """Hold a shared ``flock`` on ``<root>/quantrtl.lock`` for the rest of this process;
+    ``True`` when no other process held it (then this process was alone with the cache)."""
+    import fcntl
+    key = os.path.realpath(root)
+    with _open_lock:
+        fd = _opened.get(key)
+        if fd is None:
+            try:
+                fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError:
+                return False
+            _opened[key] = fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except OSError:
+            alone = False
+        # back to shared (the conversion may wait for another process's sweep to end)
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        return alone
+
+
+_swept: set[str] = set()
+
+
+def open_cache() -> Path:
+    """The cache root; the first call of a process for an existing root sweeps it."""
+    root = cache_root()
+    key = str(root)
+    if key not in _swept and os.path.isdir(root):
+        _swept.add(key)
+        with contextlib.suppress(OSError):
+            sweep(root)
+    return root
+
+
+def _opening(path: Path):
+    """Open the cache (``open_cache``) before the first write into it."""
+    root = os.path.abspath(cache_root())
+    if str(cache_root()) not in _swept and \
+            os.path.abspath(path).startswith(root + os.sep):
+        open_cache()
