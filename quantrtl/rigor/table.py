@@ -39,12 +39,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quantrtl.base.cache import (
-    atomic_write,
     cache_root,
     check_cache,
     check_output_folder,
     content_key,
     output_folder,
+    read_entry,
+    write_entry,
 )
 from quantrtl.base.provenance import provenance
 from quantrtl.designs import DESIGNS, Design, build, rigor_set
@@ -126,12 +127,14 @@ def _mutation(design: Design, vectors, *, count: int, seed: int, simulator: str 
                       simulator, str(mutation.BMC_STEPS), MUTATION_METHOD,
                       hashlib.sha256(code).hexdigest(), length=24)
     path = cache_root() / "rigor" / "mutate" / f"{key}.json"
-    if path.exists():
-        return json.loads(path.read_text()), True
+    cached = read_entry(path, key, require=("mutants", "killed", "equivalent",
+                                              "survived", "score", "seconds"))
+    if cached is not None:
+        return cached, True
     record = mutation_run(design, vectors, count=count, seed=seed, simulator=simulator,
                           progress=progress)
     record["simulator"] = simulator
-    atomic_write(path, json.dumps(record, indent=1, sort_keys=True))
+    write_entry(path, key, record)
     return record, False
 
 
