@@ -9,6 +9,7 @@ parameters into the Verilog, so the bench learns them this way) and raises
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from quantrtl.base.cache import atomic_write, cache_root
+from quantrtl.base.cache import atomic_write, cache_root, open_cache, set_aside
 from quantrtl.base.errors import ToolError, VerificationError
 from quantrtl.base.tools import find_tool, install_hint, require_tool, tool_env
 from quantrtl.hw.rtl import RTL
@@ -44,10 +45,23 @@ class BenchResult:
 
 
 def rtl_path(rtl: RTL) -> Path:
-    """The Verilog file of ``rtl`` in the cache, written once per content hash."""
-    path = cache_root() / "rtl" / rtl.sha[:20] / f"{rtl.top}.v"
-    if not path.exists():
-        atomic_write(path, rtl.text)
+    """The Verilog file of ``rtl`` in the cache, written once per content hash.
+
+    A file already there is hashed again before it is trusted: one that does not hash to
+    ``rtl.sha`` (truncated, edited by hand) is reported, moved aside and written anew."""
+    path = open_cache() / "rtl" / rtl.sha[:20] / f"{rtl.top}.v"
+    try:
+        found = path.read_bytes()
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        set_aside(path, f"cannot be read ({exc.strerror or exc})")
+        found = None
+    if found is not None:
+        if hashlib.sha256(rtl.top.encode() + b"\n" + found).hexdigest() == rtl.sha:
+            return path
+        set_aside(path, "does not hash to its RTL's sha256 (truncated or edited)")
+    atomic_write(path, rtl.text)
     return path
 
 
