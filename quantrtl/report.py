@@ -7,6 +7,11 @@ seconds. The output folder and the cache are checked before anything runs
 in, through ``quantrtl.base.cache.output_folder``: a new folder appears whole or not at
 all, in an existing one only the report's own files are replaced (a folder quantrtl did
 not write is refused unless ``force``).
+
+A job whose tool fails (a ``ToolError``: the simulator or Yosys/nextpnr crashed, timed out or
+is missing) does not stop the others: the report is written with every other row, the
+failed jobs are listed in ``qor.json`` (``failed``: the job, the design, the tool, the log)
+and marked in ``report.md``, and then ``ToolError`` is raised (exit status 3).
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from quantrtl.base.cache import (
-    atomic_write,
     cache_root,
     check_cache,
     check_output_folder,
     content_key,
     output_folder,
+    read_entry,
+    write_entry,
 )
+from quantrtl.base.errors import ToolError
 from quantrtl.base.provenance import provenance
-from quantrtl.base.tools import tool_versions
+from quantrtl.base.tools import install_signal_handlers, tool_versions
 from quantrtl.designs import ReportRow, build, report_rows
 from quantrtl.synth.flow import SynthFlags
 from quantrtl.synth.targets import TARGETS
@@ -56,10 +63,16 @@ def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
     designs = {e.label: build(e.design, e.params) for e in entries}  # validates everything
     check_output_folder(out, "report", force=force)
     check_cache()
-    verification = []
+    install_signal_handlers()  # stop every tool first on SIGINT/SIGTERM (jobs run in threads)
+    verification, failed = [], []
     if verify:
         for i, e in enumerate(entries, 1):
-            record, cached = _verified(designs[e.label], simulator)
+            try:
+                record, cached = _verified(designs[e.label], simulator)
+            except ToolError as exc:
+                failed.append(_failure("verify", e, None, None, exc))
+                _progress(f"[verify {i}/{len(entries)}] {e.label}: FAILED: {exc}")
+                continue
             verification.append({"design": e.label, **record})
             _progress(f"[verify {i}/{len(entries)}] {e.label}: {record['cycles']} cycles "
                       f"({record['mode']}) pass{' (cached)' if cached else ''}")
@@ -71,27 +84,60 @@ def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
     def one(run):
         from quantrtl.synth.flow import synthesize
         e, t, v = run
-        return synthesize(designs[e.label].rtl, t, _flags(v), design=e.design,
-                          params=e.params)
+        try:
+            return synthesize(designs[e.label].rtl, t, _flags(v), design=e.design,
+                              params=e.params)
+        except ToolError as exc:  # the other jobs go on; the report marks this one
+            return exc
 
     results = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for (e, t, v), r in zip(runs, pool.map(one, runs)):
-            done += 1
-            fmax = f", {r['fmax_mhz']:.0f} MHz" if r["fmax_mhz"] else ""
-            _progress(f"[synth {done}/{len(runs)}] {e.label} {t} {v}: {r['luts']} LUTs"
-                      f"{fmax}{' (cached)' if r['cached'] else ''}")
-            results.append({**{k: val for k, val in r.items() if k != "cached"},
-                            "label": e.label, "baseline": e.baseline})
+        try:
+            for (e, t, v), r in zip(runs, pool.map(one, runs)):
+                done += 1
+                if isinstance(r, ToolError):
+                    failed.append(_failure("synth", e, t, v, r))
+                    _progress(f"[synth {done}/{len(runs)}] {e.label} {t} {v}: FAILED: {r}")
+                    continue
+                fmax = f", {r['fmax_mhz']:.0f} MHz" if r["fmax_mhz"] else ""
+                _progress(f"[synth {done}/{len(runs)}] {e.label} {t} {v}: {r['luts']} LUTs"
+                          f"{fmax}{' (cached)' if r['cached'] else ''}")
+                results.append({**{k: val for k, val in r.items() if k != "cached"},
+                                "label": e.label, "baseline": e.baseline})
+        except BaseException:  # an interrupt: start no queued job
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
     qor = {"provenance": provenance(), "tools": tool_versions(), "targets": targets,
-           "verification": verification, "results": results}
+           "verification": verification, "results": results, "failed": failed}
     with output_folder(out, "report", force=force) as tmp:
         (tmp / "qor.json").write_text(json.dumps(qor, indent=2, sort_keys=True))
         charts = _charts(results, targets, tmp)
         (tmp / "report.md").write_text(render_markdown(qor, charts))
     _progress(f"report written to {out}/ (report.md, qor.json, {len(charts)} charts)")
+    if failed:
+        first = failed[0]
+        raise ToolError(f"{len(failed)} of {len(runs) + len(entries) * verify} report jobs "
+                        f"failed, the first: {first['tool']} ({first['job']} of "
+                        f"{_job_name(first)}); the report in {out}/ has every other row and "
+                        f"lists the failed jobs; log: {first['log']}")
     return qor
+
+
+def _failure(job: str, entry: ReportRow, target, variant, exc: ToolError) -> dict:
+    """A failed job's record in ``qor.json``: what ran, the tool, its log and the message
+    (``ToolError`` messages start with the tool and end with ``log: <path>``)."""
+    message = str(exc)
+    tool = message.split(None, 1)[0].rstrip(":") if message else "tool"
+    log = message.rsplit("log: ", 1)[1].strip() if "log: " in message else None
+    return {"job": job, "label": entry.label, "design": entry.design,
+            "params": dict(entry.params), "target": target, "variant": variant,
+            "tool": tool, "log": log, "error": message}
+
+
+def _job_name(f: dict) -> str:
+    where = f" on {f['target']} ({f['variant']})" if f["target"] else ""
+    return f"{f['label']}{where}"
 
 
 def _verified(design, simulator) -> tuple[dict, bool]:
@@ -105,12 +151,14 @@ def _verified(design, simulator) -> tuple[dict, bool]:
     blob = json.dumps(vectors.to_config(), sort_keys=True)
     key = content_key(design.rtl.sha, blob, simulator, length=24)
     path = cache_root() / "verified" / f"{key}.json"
-    if path.exists():
-        return json.loads(path.read_text()), True
+    record = read_entry(path, key, require=("mode", "cycles", "simulator", "seconds",
+                                            "passed"))
+    if record is not None:
+        return record, True
     result = run_vectors(design.rtl, vectors, simulator=simulator, waves=False)
     record = {"mode": mode, "cycles": len(vectors), "simulator": result.simulator,
               "seconds": round(result.seconds, 2), "passed": True}
-    atomic_write(path, json.dumps(record, sort_keys=True))
+    write_entry(path, key, record)
     return record, False
 
 
@@ -147,6 +195,21 @@ def render_markdown(qor: dict, charts: list[str]) -> str:
             lines.append(f"| {r['label']} | {r['variant']} | {r['luts']} | {r['ffs']} | "
                          f"{r['carry']} | {r['dsps']} | {fmax} | {r['baseline'] or '—'} | "
                          f"{ratio} |")
+        for f in qor.get("failed", []):
+            if f["target"] == target:
+                lines.append(f"| {f['label']} | {f['variant']} | **failed** ({f['tool']}, "
+                             "see below) | | | | | | |")
+        lines.append("")
+    if qor.get("failed"):
+        lines += ["## Failed jobs", "",
+                  "These jobs' tools failed; their rows above are missing or marked.", "",
+                  "| job | design | parameters | target | variant | tool | log |",
+                  "|---|---|---|---|---|---|---|"]
+        for f in qor["failed"]:
+            params = " ".join(f"{k}={v}" for k, v in f["params"].items())
+            lines.append(f"| {f['job']} | {f['label']} ({f['design']}) | {params} | "
+                         f"{f['target'] or '—'} | {f['variant'] or '—'} | {f['tool']} | "
+                         f"`{f['log']}` |")
         lines.append("")
     lines += [f"![{c}]({c})" for c in charts]
     return "\n".join(lines) + "\n"
