@@ -149,9 +149,12 @@ class MXDot(wiring.Component):
                              f"got {pipeline!r}")
         self._k, self._pipeline = k, pipeline
         super().__init__({
-            "a": In(data.ArrayLayout(self._lane_shape(self._a_fmt), k)),
+            # plain packed words: a port of a Layout shape would make Amaranth emit a
+            # debug wire per lane (``\\a[0]``), names on which Yosys's ABC9 flow for xc7
+            # aborts; the lanes are read through ArrayLayout views in ``elaborate``
+            "a": In(self._lane_layout(self._a_fmt).size),
             "a_scale": In(8),
-            "b": In(data.ArrayLayout(self._lane_shape(self._b_fmt), k)),
+            "b": In(self._lane_layout(self._b_fmt).size),
             "b_scale": In(8),
             "valid": In(1),
             "sum": Out(signed(self.sum_width)),
@@ -160,9 +163,10 @@ class MXDot(wiring.Component):
             "valid_out": Out(1),
         })
 
-    @staticmethod
-    def _lane_shape(fmt):
-        return signed(8) if isinstance(fmt, IntSpec) else unsigned(fmt.bits)
+    def _lane_layout(self, fmt) -> data.ArrayLayout:
+        """``k`` lanes of ``fmt``'s codes, element ``i`` at bits ``[i*w, (i+1)*w)``."""
+        shape = signed(8) if isinstance(fmt, IntSpec) else unsigned(fmt.bits)
+        return data.ArrayLayout(shape, self._k)
 
     @property
     def a_fmt(self) -> FloatSpec | IntSpec:
@@ -224,17 +228,19 @@ class MXDot(wiring.Component):
         tree still has to add as a carry-in (None when the leaf is exact), and the OR of the
         non-finite flags."""
         width = self.product_width
+        a_lanes = data.View(self._lane_layout(self._a_fmt), self.a)
+        b_lanes = data.View(self._lane_layout(self._b_fmt), self.b)
         leaves, signs, bad = [], [], []
         xor_lanes = self._k - 1  # one carry-in per adder; the last lane is negated exactly
         for i in range(self._k):
             leaf = Signal(signed(width + 1), name=f"leaf{i}")
             if self._signed_products:
-                m.d.comb += leaf.eq(self.a[i] * self.b[i])
+                m.d.comb += leaf.eq(a_lanes[i] * b_lanes[i])
                 leaves.append(leaf)
                 signs.append(None)
                 continue
-            a_sign, a_sig, a_shift, a_bad = self._decode(m, self._a_fmt, self.a[i], f"a{i}")
-            b_sign, b_sig, b_shift, b_bad = self._decode(m, self._b_fmt, self.b[i], f"b{i}")
+            a_sign, a_sig, a_shift, a_bad = self._decode(m, self._a_fmt, a_lanes[i], f"a{i}")
+            b_sign, b_sig, b_shift, b_bad = self._decode(m, self._b_fmt, b_lanes[i], f"b{i}")
             bad += [f for f in (a_bad, b_bad) if f is not None]
             magnitude = Signal(width, name=f"mag{i}")
             neg = Signal(name=f"neg{i}")
