@@ -16,6 +16,7 @@ from pathlib import Path
 
 from quantrtl.base.cache import atomic_write, check_cache, check_output_file
 from quantrtl.base.errors import ToolError, VerificationError
+from quantrtl.base.provenance import provenance
 from quantrtl.designs import DESIGNS, build, provable
 from quantrtl.sim.harness import SIMULATORS, run_batched, run_vectors
 from quantrtl.sim.vectors import MODES
@@ -132,7 +133,7 @@ def cmd_synth(args) -> int:
           file=sys.stderr)
     result = synthesize(design.rtl, target, flags, design=design.name, params=design.params)
     if args.json:
-        print(json.dumps(result, indent=2, sort_keys=True))
+        print(json.dumps({**result, "provenance": provenance()}, indent=2, sort_keys=True))
     else:
         fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] \
             else "n/a (no place and route)"

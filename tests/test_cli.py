@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,9 @@ def test_synth_json(capsys):
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["target"] == "xc7" and result["params"]["acc"] == 8 and result["luts"] > 0
+    from quantrtl import __version__
+    assert result["provenance"]["quantrtl"] == __version__
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", result["provenance"]["commit"])
 
 
 def test_report_writes_tables_charts_and_comes_from_cache(tmp_path, capsys):
