@@ -9,6 +9,7 @@ import pytest
 
 from quantrtl import rigor
 from quantrtl.base import tools
+from quantrtl.base.cache import MARKER
 from quantrtl.cli import main
 from quantrtl.designs import DESIGNS, build
 from quantrtl.golden.arith import saturate, wrap
@@ -323,7 +324,8 @@ def test_rigor_table_of_one_small_unit_is_consistent_and_cached(tmp_path, capsys
     assert written["rows"] == doc["rows"] and written["count"] == 8
     md = (tmp_path / "out" / "rigor.md").read_text()
     assert f"| {row['unit']} | yes |" in md and f"| {100 * row['score']:.1f}% |" in md
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["rigor.json", "rigor.md"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [MARKER, "rigor.json",
+                                                                     "rigor.md"]
     # the verb: same unit, count and seed -> the mutation result comes from the cache
     assert main(["rigor", "--out", str(tmp_path / "cli"), "--count", "8",
                  "--designs", "int-mac a=int4 b=int4 acc=8"]) == (0 if row["ok"] else 1)
@@ -336,15 +338,18 @@ def test_rigor_table_of_one_small_unit_is_consistent_and_cached(tmp_path, capsys
 def test_a_failing_tool_leaves_no_partial_rigor_table(tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "rigor.md").write_text("old table\n")
+    (out / "rigor.md").write_text("old table\n")  # a table an earlier rigor run wrote
+    marker = json.dumps({"written": {"rigor": ["rigor.md"]}})
+    (out / MARKER).write_text(marker)
 
     def broken(rtl, *, design=None):
         raise ToolError(f"verilator: lint of {design} failed (exit 1); log: x.log")
     monkeypatch.setattr(rigor, "lint", broken)
     with pytest.raises(ToolError, match="verilator"):
         run_rigor(out, units=[SMALL, Unit("baseline-mac")], count=2)
-    assert sorted(p.name for p in out.iterdir()) == ["rigor.md"]  # no rigor.json, no temp
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "rigor.md"]  # no json, no temp
     assert (out / "rigor.md").read_text() == "old table\n"
+    assert (out / MARKER).read_text() == marker
     assert main(["rigor", "--out", str(tmp_path / "cli"), "--designs", "int-mac"]) == 3
     assert not (tmp_path / "cli").exists()
 
