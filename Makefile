@@ -23,5 +23,6 @@ $(STAMP): pyproject.toml Makefile scripts/ensure-simulator.sh
 	sh scripts/ensure-simulator.sh $(VENV)
 	touch $@
 
+# report/ may hold files of yours beside quantrtl's: remove it yourself.
 clean:
-	rm -rf $(VENV) report build *.egg-info
+	rm -rf $(VENV) build *.egg-info

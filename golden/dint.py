@@ -1,6 +1,6 @@
 """dINT (Lee et al., EMNLP 2023, W4A8): integer weights plus denormal levels near zero.
 
-The project's reading of the paper (``shared/spec/formats.md``, section dINT4):
+The project's reading of the paper (``docs/formats.md``, section dINT4):
 
 * ``DIntFormat(bits, denormals)``: sign–magnitude codes ``s|m..m``, held as unsigned bit
   patterns ``0 .. 2^bits - 1`` in int64 tensors. Magnitude code 0 is 0, then the denormal

@@ -1,4 +1,4 @@
-"""OliVe outlier–victim pair (OVP) encoding (ISCA 2023), after ``shared/spec/formats.md``.
+"""OliVe outlier–victim pair (OVP) encoding (ISCA 2023), after ``docs/formats.md``.
 
 The contract, shared with ``hw/ovp.py``:
 

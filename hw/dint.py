@@ -22,7 +22,7 @@ __all__ = ["dint_magnitudes", "frac_bits", "fixed_magnitudes", "DIntMAC"]
 
 def dint_magnitudes(bits: int, denormals) -> tuple[Fraction, ...]:
     """Magnitude of each magnitude code of ``dINT(bits, denormals)``: 0, the denormal levels
-    ascending, then 1, 2, 3, ... (``shared/spec/formats.md``, section dINT4)."""
+    ascending, then 1, 2, 3, ... (``docs/formats.md``, section dINT4)."""
     spec = DIntSpec(bits, tuple(denormals))  # validates (ValueError)
     levels = [Fraction(d) for d in spec.denormals]
     return (Fraction(0), *levels, *(Fraction(i) for i in range(1, spec.integers + 1)))

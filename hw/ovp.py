@@ -2,7 +2,7 @@
 (two's complement or sign–magnitude), an exponent–integer MAC, and processing elements
 that take OVP-coded operands.
 
-The format follows ``shared/spec/formats.md`` (section OVP); this module builds its logic
+The format follows ``docs/formats.md`` (section OVP); this module builds its logic
 from the format's parameters alone, never from ``golden/``:
 
 * a code equal to the identifier ``10..0`` is a victim and decodes to ``<0, 0>``;

@@ -1,7 +1,7 @@
 """OliVe outlier–victim pair (OVP) encoder: two fixed-point values to one OVP pair code.
 
 The encoder quantizes activations on their way out of an array. It follows
-``shared/spec/formats.md`` (section OVP, "Quantizer") and the choices ``golden/ovp.py``
+``docs/formats.md`` (section OVP, "Quantizer") and the choices ``golden/ovp.py``
 documents, built from the format's parameters (``hw.ovp.OVPParams``) alone, never from
 ``golden/``:
 

@@ -41,7 +41,6 @@ class _VersionShown(Exception):
 
 def version_line() -> str:
     """``quantrtl <version> (commit <sha>[-dirty])``, without the commit outside a checkout."""
-    from quantrtl.base.provenance import provenance
     prov = provenance()
     commit = f" (commit {prov['commit']})" if prov["commit"] else ""
     return f"quantrtl {prov['quantrtl']}{commit}"
@@ -89,7 +88,7 @@ STDOUT_NAMES = ("-", "/dev/stdout")
 
 def cmd_verilog(args) -> int:
     design = build(args.design, args.params)
-    if args.output and args.output not in STDOUT_NAMES:
+    if args.output is not None and args.output not in STDOUT_NAMES:
         check_output_file(Path(args.output), "-o")
         atomic_write(Path(args.output), design.rtl.text)
         print(f"wrote {args.output} ({design.rtl.top}, sha256 {design.rtl.sha[:16]})",

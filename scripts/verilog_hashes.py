@@ -8,7 +8,9 @@ parameter, sorted), so two checkouts can be compared:
     python scripts/verilog_hashes.py -o after.json
     python scripts/verilog_hashes.py --check scripts/verilog_hashes.json
 
-``--check`` exits 1 and lists every configuration whose Verilog differs or is missing.
+``--check`` exits 1 and lists every configuration whose Verilog differs, that the record
+has and the registry no longer builds, or that the registry builds and the record lacks
+(record it with ``-o`` at the commit that adds it).
 ``scripts/verilog_hashes.json`` holds the hashes at the commit it names.
 """
 
@@ -92,11 +94,14 @@ def main(argv=None) -> int:
         with open(args.check) as f:
             want = json.load(f)
         bad = [label for label, sha in want["hashes"].items() if now.get(label) != sha]
+        new = [label for label in now if label not in want["hashes"]]
         for label in bad:
             print(f"differs or missing: {label}")
+        for label in new:
+            print(f"not recorded: {label}")
         print(f"{len(want['hashes']) - len(bad)} of {len(want['hashes'])} configurations "
               f"byte-identical to {args.check}")
-        return 1 if bad else 0
+        return 1 if bad or new else 0
     if not args.out:
         json.dump(doc, sys.stdout, indent=1)
     return 0

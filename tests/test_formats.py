@@ -104,3 +104,12 @@ def test_mx_names(name, element, block, emax, ocp):
 def test_bad_float_and_mx_names(name):
     with pytest.raises(ValueError):
         parse_format(name)
+
+
+def test_mx_takes_only_the_ocp_element_types():
+    from quantrtl.formats import FloatSpec, MXSpec
+    with pytest.raises(ValueError, match="MX elements"):
+        MXSpec(FloatSpec(3, 4, 7))                    # no OCP MX element type
+    with pytest.raises(ValueError, match="MX elements"):
+        MXSpec(FloatSpec(4, 3, 7, "none"))            # E4M3 without its NaN is not E4M3 fn
+    assert MXSpec(FloatSpec(4, 3, 7, "fn"), 16).name == "mxfp8-e4m3-k16"

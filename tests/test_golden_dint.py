@@ -43,7 +43,7 @@ def one_thread():
     yield
     torch.set_num_threads(threads)
 
-# shared/spec/formats.md, dINT4: s|mmm, 000 0, 001 0.5, 010 1, 011 2, 100 3, 101 4, 110 5,
+# docs/formats.md, dINT4: s|mmm, 000 0, 001 0.5, 010 1, 011 2, 100 3, 101 4, 110 5,
 # 111 6; 1000 (negative zero) decodes to 0.
 SPEC_TABLE = [0, 0.5, 1, 2, 3, 4, 5, 6, 0, -0.5, -1, -2, -3, -4, -5, -6]
 SPEC_FIXED = [0, 1, 2, 4, 6, 8, 10, 12, 0, -1, -2, -4, -6, -8, -10, -12]  # x 2^1

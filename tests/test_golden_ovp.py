@@ -1,4 +1,4 @@
-"""golden.ovp against tables typed by hand from shared/spec/formats.md, an independent
+"""golden.ovp against tables typed by hand from docs/formats.md, an independent
 per-pair reference decoder, and hand-worked encoding cases."""
 
 import pytest

@@ -247,7 +247,6 @@ def test_verilog_dev_stdout_writes_standard_output(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "module int_mac" in proc.stdout
-    assert os.path.islink("/dev/stdout") or stat.S_ISCHR(os.stat("/dev/stdout").st_mode)
 
 
 def test_verilog_writes_through_a_symlink(tmp_path, capsys):

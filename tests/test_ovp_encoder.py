@@ -1,6 +1,6 @@
 """The OVP pair encoder (hw.ovp_encoder.OVPPairEncoder, design ``ovp-encoder``): simulated
 against golden.ovp.encode through the design registry, against hand-worked codes typed from
-shared/spec/formats.md, proved equal to golden (and a broken RTL disproved), linted.
+docs/formats.md, proved equal to golden (and a broken RTL disproved), linted.
 
 The reference is always golden (or the spec by hand), never the hardware decoder."""
 

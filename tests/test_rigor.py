@@ -354,6 +354,18 @@ def test_a_failing_tool_leaves_no_partial_rigor_table(tmp_path, monkeypatch):
     assert not (tmp_path / "cli").exists()
 
 
+def test_a_proof_that_cannot_be_built_fails_the_rigor_row(monkeypatch):
+    """Only a design without a reference gets an "n/a" row; a ValueError from a proof
+    (a port too narrow for golden's values, a table too large) is not a pass."""
+    def refused(name, params=None, **kwargs):
+        raise ValueError("the unit's 6-bit mag0 cannot hold golden's value 64")
+    monkeypatch.setattr(rigor, "prove", refused)
+    with pytest.raises(ValueError, match="cannot hold"):
+        rigor_table.rigor_row(SMALL, count=2)
+    with pytest.raises(ValueError, match="empty word"):
+        rigor_table.resolve_units([" "])
+
+
 def test_rigor_refuses_bad_units_before_running_anything(tmp_path, capsys):
     assert main(["rigor", "--out", str(tmp_path), "--designs", "no-such-unit"]) == 2
     assert main(["rigor", "--out", str(tmp_path), "--designs", "int-mac a=int9"]) == 2

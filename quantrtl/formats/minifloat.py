@@ -108,6 +108,10 @@ class MXSpec:
             raise ValueError(f"MX integer elements are int8, got {self.element.name}")
         if not isinstance(self.element, (FloatSpec, IntSpec)):
             raise ValueError(f"MX elements are minifloats or int8, got {self.element!r}")
+        if isinstance(self.element, FloatSpec) and \
+                self.element != FloatSpec(*FLOAT_NAMES.get(self.element.name, (1, 1, 0))):
+            raise ValueError(f"MX elements are {', '.join(FLOAT_NAMES)} or int8, got "
+                             f"{self.element!r}")
 
     @property
     def ocp(self) -> bool:
