@@ -11,7 +11,8 @@ parameter, sorted), so two checkouts can be compared:
 ``--check`` exits 1 and lists every configuration whose Verilog differs, that the record
 has and the registry no longer builds, or that the registry builds and the record lacks
 (record it with ``-o`` at the commit that adds it).
-``scripts/verilog_hashes.json`` holds the hashes at the commit it names.
+``scripts/verilog_hashes.json`` holds the hashes at the commit it names (its 73 configurations
+of 9cb055d unchanged there).
 """
 
 from __future__ import annotations
