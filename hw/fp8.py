@@ -16,8 +16,8 @@ from quantrtl.hw.mac import (
     unused_if_invalid,
 )
 
-__all__ = ["FP8MAC", "frac_bits", "magnitude_width", "product_width", "acc_width_for",
-           "DEFAULT_TERMS"]
+__all__ = ["FP8MAC", "decode_float", "frac_bits", "magnitude_width", "product_width",
+           "acc_width_for", "DEFAULT_TERMS"]
 
 DEFAULT_TERMS = 1 << 12  # products of the largest magnitude the default accumulator holds
 
@@ -64,15 +64,28 @@ def acc_width_for(w_fmt, x_fmt, terms: int = DEFAULT_TERMS) -> int:
     return product_width(w_fmt, x_fmt) + (terms - 1).bit_length()
 
 
-def _special_codes(fmt: FloatSpec):
-    """``(exp, man or None)`` fields of the non-finite codes: the whole top exponent
-    (``ieee``: infinities and NaNs), ``S.1..1.1..1`` (``fn``: NaN), or none."""
+def decode_float(m: Module, fmt: FloatSpec, code, name: str):
+    """``(sign, significand, shift, non_finite)`` of the ``fmt`` code ``code``: its
+    fixed-point magnitude (units of ``2^-frac_bits(fmt)``) is ``significand << shift``,
+    ``shift = max(exp, 1) - 1``, and a NaN or infinity code has significand 0.
+    ``non_finite`` is 1 for such a code (exponent all ones for ``ieee``, ``S.1..1.1..1``
+    for ``fn``), or None for a format without one. Adds ``<name>_sig``/``<name>_shift``
+    to ``m``'s comb domain."""
+    fields = data.View(data.StructLayout({"man": fmt.man_bits, "exp": fmt.exp_bits,
+                                          "sign": 1}), code)
+    sig = Signal(fmt.man_bits + 1, name=f"{name}_sig")
+    shift = Signal(range(max(2, 1 << fmt.exp_bits)), name=f"{name}_shift")
+    normal = fields.exp != 0
     top = (1 << fmt.exp_bits) - 1
+    bad = None
     if fmt.special == "ieee":
-        return top, None
-    if fmt.special == "fn":
-        return top, (1 << fmt.man_bits) - 1
-    return None
+        bad = fields.exp == top
+    elif fmt.special == "fn":
+        bad = (fields.exp == top) & (fields.man == (1 << fmt.man_bits) - 1)
+    significand = fields.man | (normal << fmt.man_bits)
+    m.d.comb += [sig.eq(significand if bad is None else Mux(bad, 0, significand)),
+                 shift.eq(Mux(normal, fields.exp - 1, 0))]
+    return fields.sign, sig, shift, bad
 
 
 class FP8MAC(wiring.Component):
@@ -172,31 +185,12 @@ class FP8MAC(wiring.Component):
     def latency(self) -> int:
         return self._pipeline + 1
 
-    @staticmethod
-    def _decode(m: Module, fmt: FloatSpec, code, name: str):
-        """``(sign, significand, shift)`` of ``code``: the fixed-point magnitude is
-        ``significand << shift`` (a non-finite code: significand 0)."""
-        fields = data.View(data.StructLayout({"man": fmt.man_bits, "exp": fmt.exp_bits,
-                                              "sign": 1}), code)
-        sig = Signal(fmt.man_bits + 1, name=f"{name}_sig")
-        shift = Signal(range(max(2, 1 << fmt.exp_bits)), name=f"{name}_shift")
-        normal = fields.exp != 0
-        finite = 1
-        special = _special_codes(fmt)
-        if special is not None:
-            exp, man = special
-            finite = ~((fields.exp == exp) if man is None
-                       else ((fields.exp == exp) & (fields.man == man)))
-        m.d.comb += [sig.eq(Mux(finite, fields.man | (normal << fmt.man_bits), 0)),
-                     shift.eq(Mux(normal, fields.exp - 1, 0))]
-        return fields.sign, sig, shift
-
     def elaborate(self, platform):
         m = Module()
         w, x, valid, clear = delay(m, [self.w, self.x, self.valid, self.clear],
                                    self._pipeline - 1, "s")
-        w_sign, w_sig, w_shift = self._decode(m, self._w_fmt, w, "w")
-        x_sign, x_sig, x_shift = self._decode(m, self._x_fmt, x, "x")
+        w_sign, w_sig, w_shift, _ = decode_float(m, self._w_fmt, w, "w")
+        x_sign, x_sig, x_shift, _ = decode_float(m, self._x_fmt, x, "x")
         sig_product = Signal(unsigned(len(w_sig) + len(x_sig)))
         shift = Signal(range((1 << self._w_fmt.exp_bits) + (1 << self._x_fmt.exp_bits) - 1))
         magnitude = Signal(unsigned(self.product_width - 1))

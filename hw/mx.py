@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 
 from quantrtl.formats.integer import IntSpec, is_int
 from quantrtl.formats.minifloat import FloatSpec, MXSpec, parse_float, parse_mx
-from quantrtl.hw.fp8 import frac_bits as float_frac_bits
+from quantrtl.hw.fp8 import decode_float, frac_bits as float_frac_bits
 from quantrtl.hw.mac import delay, unused_if_invalid
 
 __all__ = ["MXDot", "element_format", "element_frac_bits", "element_max_fixed",
@@ -73,17 +73,6 @@ def element_max_fixed(fmt) -> int:
 def tree_levels(k: int) -> int:
     """Adder levels of a balanced tree over ``k`` terms: ``ceil(log2(k))``."""
     return (k - 1).bit_length()
-
-
-def _non_finite(fmt: FloatSpec, fields):
-    """1 where ``fields`` is a NaN or infinity code: exponent all ones (``ieee``, E5M2),
-    ``S.1..1.1..1`` (``fn``, E4M3); None for formats without such codes."""
-    top = (1 << fmt.exp_bits) - 1
-    if fmt.special == "ieee":
-        return fields.exp == top
-    if fmt.special == "fn":
-        return (fields.exp == top) & (fields.man == (1 << fmt.man_bits) - 1)
-    return None
 
 
 class MXDot(wiring.Component):
@@ -212,16 +201,7 @@ class MXDot(wiring.Component):
             mag = Signal(8, name=f"{name}_mag")
             m.d.comb += mag.eq(Mux(code[7], -code, code))
             return code[7], mag, None, None
-        fields = data.View(data.StructLayout({"man": fmt.man_bits, "exp": fmt.exp_bits,
-                                              "sign": 1}), code)
-        sig = Signal(fmt.man_bits + 1, name=f"{name}_sig")
-        shift = Signal(range(max(2, 1 << fmt.exp_bits)), name=f"{name}_shift")
-        normal = fields.exp != 0
-        bad = _non_finite(fmt, fields)
-        significand = fields.man | (normal << fmt.man_bits)
-        m.d.comb += [sig.eq(significand if bad is None else Mux(bad, 0, significand)),
-                     shift.eq(Mux(normal, fields.exp - 1, 0))]
-        return fields.sign, sig, shift, bad
+        return decode_float(m, fmt, code, name)
 
     def _lanes(self, m: Module):
         """Per lane the tree's leaf (signed ``product_width + 1`` bits) and the sign the
