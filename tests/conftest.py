@@ -1,6 +1,7 @@
 import os
 
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -14,3 +15,13 @@ def private_cache(tmp_path_factory):
         os.environ.pop("QUANTRTL_CACHE", None)
     else:
         os.environ["QUANTRTL_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one CPU thread for a whole module (``pytestmark =
+    pytest.mark.usefixtures("one_torch_thread")``), restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

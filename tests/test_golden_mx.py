@@ -26,12 +26,7 @@ GFLOAT = {"mxfp8-e4m3": gff.format_info_mxfp8_e4m3,
 SEEDS = range(4)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tie_blocks(spec, gen, rows=8):
