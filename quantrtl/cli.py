@@ -17,6 +17,7 @@ from pathlib import Path
 from quantrtl.base.cache import atomic_write, check_cache, check_output_file
 from quantrtl.base.errors import ToolError, VerificationError
 from quantrtl.base.provenance import provenance
+from quantrtl.commands import FORCE_HELP, add_verbs, positive_arg, seed_arg
 from quantrtl.designs import DESIGNS, build, provable
 from quantrtl.sim.harness import SIMULATORS, run_batched, run_vectors
 from quantrtl.sim.vectors import MODES
@@ -56,20 +57,6 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         print(version_line())
         raise _VersionShown()
-
-
-def _seed(text: str) -> int:
-    value = int(text, 0)
-    if not 0 <= value < 2**31:
-        raise argparse.ArgumentTypeError(f"seed must be 0..2^31-1, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text, 0)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
 
 
 def cmd_list(args) -> int:
@@ -203,10 +190,6 @@ def cmd_rigor(args) -> int:
     return 0 if doc["ok"] else 1
 
 
-FORCE_HELP = ("write into a folder quantrtl did not write: replace the files this command "
-              "writes there, leave every other file alone")
-
-
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quantrtl", description=__doc__.split("\n\n")[0].strip(),
                      epilog="Design parameters are key=value words after the design name; "
@@ -230,8 +213,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("params", nargs="*", help=PARAMS_HELP)
     p.add_argument("--mode", choices=MODES, help="default: exhaustive when the code space is "
                                                  "small, else random")
-    p.add_argument("--count", type=_positive, default=20000, help="random vectors (20000)")
-    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--count", type=positive_arg, default=20000, help="random vectors (20000)")
+    p.add_argument("--seed", type=seed_arg, default=1)
     p.add_argument("--sim", choices=SIMULATORS, help="simulator (default: icarus if installed)")
     p.add_argument("--waves", action="store_true", help="dump waveforms")
     p.add_argument("--batch", action="store_true",
@@ -245,7 +228,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--booth", action="store_true", help="Booth-encode LUT multipliers")
     p.add_argument("--dsp", action="store_true", help="use hard DSP multipliers")
     p.add_argument("--no-pnr", action="store_true", help="area only, skip nextpnr")
-    p.add_argument("--seed", type=_seed, default=1, help="nextpnr seed (1)")
+    p.add_argument("--seed", type=seed_arg, default=1, help="nextpnr seed (1)")
     p.add_argument("--router", choices=("router1", "router2"), default="router1",
                    help="nextpnr router (router2: much faster on large arrays)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
@@ -264,8 +247,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mutate", help="mutation score of a design's bench (Yosys mutate)")
     p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
     p.add_argument("params", nargs="*", help=PARAMS_HELP)
-    p.add_argument("--count", type=_positive, default=40, help="mutants (40)")
-    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--count", type=positive_arg, default=40, help="mutants (40)")
+    p.add_argument("--seed", type=seed_arg, default=1)
     p.add_argument("--sim", choices=SIMULATORS)
     p.set_defaults(func=cmd_mutate)
 
@@ -275,21 +258,22 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", action="append", help="limit to these targets (repeatable)")
     p.add_argument("--sim", choices=SIMULATORS)
     p.add_argument("--no-verify", action="store_true", help="skip simulation")
-    p.add_argument("--jobs", type=_positive, default=2, help="parallel tool runs (2)")
+    p.add_argument("--jobs", type=positive_arg, default=2, help="parallel tool runs (2)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("rigor", help="prove, lint and mutation-test the default units; "
                                      "write rigor.json and rigor.md")
     p.add_argument("--out", default="report", help="output folder (report)")
-    p.add_argument("--count", type=_positive, default=40, help="mutants per unit (40)")
-    p.add_argument("--seed", type=_seed, default=1)
+    p.add_argument("--count", type=positive_arg, default=40, help="mutants per unit (40)")
+    p.add_argument("--seed", type=seed_arg, default=1)
     p.add_argument("--sim", choices=SIMULATORS)
     p.add_argument("--designs", nargs="+", metavar="DESIGN",
                    help="design names (their default-set entries) or quoted 'name k=v ...' "
                         "units; default: the whole default set")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_rigor)
+    add_verbs(sub)
     return parser
 
 

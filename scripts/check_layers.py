@@ -22,8 +22,9 @@ the package ``quantrtl`` itself may import ``quantrtl.base`` (rank 0).
     1  quantrtl.golden.*, quantrtl.hw.*
     2  quantrtl.sim.*, quantrtl.synth.*, quantrtl.formal.*
     3  quantrtl.designs.*
-    4  quantrtl.rigor.*, quantrtl.report
-    5  quantrtl.cli
+    4  quantrtl.rigor.*, quantrtl.report, quantrtl.sweep.*, quantrtl.explore.*
+    5  quantrtl.commands.*
+    6  quantrtl.cli
 
 Violations, one line each, and exit status 1:
 
@@ -53,8 +54,10 @@ RANKS = [  # (pattern, rank); "p.*" covers p and everything below it
     ("quantrtl.golden.*", 1), ("quantrtl.hw.*", 1),
     ("quantrtl.sim.*", 2), ("quantrtl.synth.*", 2), ("quantrtl.formal.*", 2),
     ("quantrtl.designs.*", 3),
-    ("quantrtl.rigor.*", 4), ("quantrtl.report", 4),
-    ("quantrtl.cli", 5),
+    ("quantrtl.rigor.*", 4), ("quantrtl.report", 4), ("quantrtl.sweep.*", 4),
+    ("quantrtl.explore.*", 4),
+    ("quantrtl.commands.*", 5),
+    ("quantrtl.cli", 6),
 ]
 
 PRIVATE_AMARANTH_NAMES = ("_MustUse__",)

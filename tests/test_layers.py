@@ -61,7 +61,7 @@ def test_an_upward_import_inside_a_function_is_caught(tmp_path):
 def test_the_package_init_importing_the_cli_is_upward(tmp_path):
     code, out = check(tmp_path, **{"quantrtl/__init__.py": "import quantrtl.cli\n"})
     assert code == 1
-    assert out == ["quantrtl -> quantrtl.cli: upward (rank 0 -> 5)"]
+    assert out == ["quantrtl -> quantrtl.cli: upward (rank 0 -> 6)"]
 
 
 @pytest.mark.parametrize("name, text, line", [
