@@ -14,17 +14,14 @@ import json
 import sys
 from pathlib import Path
 
-from quantrtl.base.cache import atomic_write, check_cache, check_output_file
+from quantrtl.base.cache import check_cache
 from quantrtl.base.errors import ToolError, VerificationError
 from quantrtl.base.provenance import provenance
-from quantrtl.commands import FORCE_HELP, add_verbs, positive_arg, seed_arg
+from quantrtl.commands import FORCE_HELP, PARAMS_HELP, add_verbs, positive_arg, seed_arg
 from quantrtl.designs import DESIGNS, build, provable
-from quantrtl.sim.harness import SIMULATORS, run_batched, run_vectors
-from quantrtl.sim.vectors import MODES
+from quantrtl.sim.harness import SIMULATORS
 from quantrtl.synth.flow import SynthFlags, check_flags, synthesize
 from quantrtl.synth.targets import TARGETS, get_target
-
-PARAMS_HELP = "design parameters as key=value (see `quantrtl list`)"
 
 
 class UsageError(Exception):
@@ -67,44 +64,6 @@ def cmd_list(args) -> int:
             print(f"    {p.name}={p.default}  {p.help}{choices}")
     print("targets: " + ", ".join(f"{t.name}{'' if t.has_pnr else ' (area only)'}"
                                   for t in TARGETS.values()))
-    return 0
-
-
-STDOUT_NAMES = ("-", "/dev/stdout")
-
-
-def cmd_verilog(args) -> int:
-    design = build(args.design, args.params)
-    if args.output is not None and args.output not in STDOUT_NAMES:
-        check_output_file(Path(args.output), "-o")
-        atomic_write(Path(args.output), design.rtl.text)
-        print(f"wrote {args.output} ({design.rtl.top}, sha256 {design.rtl.sha[:16]})",
-              file=sys.stderr)
-    else:
-        sys.stdout.write(design.rtl.text)
-    return 0
-
-
-def verify_design(design, *, mode: str | None, count: int, seed: int, simulator: str | None,
-                  waves: bool, batch: bool = False):
-    """Run a design's golden vectors; ``mode=None`` picks exhaustive when affordable;
-    ``batch`` preloads them into a generated testbench (``sim.batch``)."""
-    mode = mode or ("exhaustive" if design.exhaustive_ok else "random")
-    vectors = design.vectors(mode, count, seed)
-    run = run_batched if batch else run_vectors
-    return vectors, run(design.rtl, vectors, simulator=simulator, waves=waves)
-
-
-def cmd_verify(args) -> int:
-    design = build(args.design, args.params)
-    check_cache()
-    print(f"verifying {design.label} ...", file=sys.stderr)
-    vectors, result = verify_design(design, mode=args.mode, count=args.count, seed=args.seed,
-                                    simulator=args.sim, waves=args.waves, batch=args.batch)
-    print(f"PASS {design.label}: {len(vectors)} cycles ({vectors.mode}, seed {vectors.seed}) "
-          f"on {result.simulator} in {result.seconds:.1f} s; log: {result.log}")
-    if result.waves:
-        print(f"waves: {result.waves}")
     return 0
 
 
@@ -200,26 +159,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="designs, their parameters, and targets").set_defaults(
         func=cmd_list)
-
-    p = sub.add_parser("verilog", help="print (or write) a design's Verilog")
-    p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
-    p.add_argument("params", nargs="*", help=PARAMS_HELP)
-    p.add_argument("-o", "--output", help="write to this file instead of stdout (a symlink "
-                                          "is written through; - is stdout)")
-    p.set_defaults(func=cmd_verilog)
-
-    p = sub.add_parser("verify", help="simulate a design against the golden model")
-    p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
-    p.add_argument("params", nargs="*", help=PARAMS_HELP)
-    p.add_argument("--mode", choices=MODES, help="default: exhaustive when the code space is "
-                                                 "small, else random")
-    p.add_argument("--count", type=positive_arg, default=20000, help="random vectors (20000)")
-    p.add_argument("--seed", type=seed_arg, default=1)
-    p.add_argument("--sim", choices=SIMULATORS, help="simulator (default: icarus if installed)")
-    p.add_argument("--waves", action="store_true", help="dump waveforms")
-    p.add_argument("--batch", action="store_true",
-                   help="preload the vectors into a generated testbench (fast; clocked units)")
-    p.set_defaults(func=cmd_verify)
+    add_verbs(sub)
 
     p = sub.add_parser("synth", help="synthesize (and place and route) a design")
     p.add_argument("design", help=f"one of: {', '.join(DESIGNS)}")
@@ -273,7 +213,6 @@ def make_parser() -> argparse.ArgumentParser:
                         "units; default: the whole default set")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_rigor)
-    add_verbs(sub)
     return parser
 
 

@@ -36,6 +36,7 @@ def _refuse(*args, **kwargs):
 @pytest.fixture
 def no_tools(monkeypatch):
     import quantrtl.cli
+    import quantrtl.commands.verify
     import quantrtl.report
     import quantrtl.rigor.table
     import quantrtl.synth.flow
@@ -43,8 +44,8 @@ def no_tools(monkeypatch):
     monkeypatch.setattr(quantrtl.report, "_verified", _refuse)
     monkeypatch.setattr(quantrtl.synth.flow, "synthesize", _refuse)
     monkeypatch.setattr(quantrtl.rigor.table, "rigor_row", _refuse)
-    monkeypatch.setattr(quantrtl.cli, "run_vectors", _refuse)
-    monkeypatch.setattr(quantrtl.cli, "run_batched", _refuse)
+    monkeypatch.setattr(quantrtl.commands.verify, "run_vectors", _refuse)
+    monkeypatch.setattr(quantrtl.commands.verify, "run_batched", _refuse)
     monkeypatch.setattr(quantrtl.cli, "synthesize", _refuse)
 
 

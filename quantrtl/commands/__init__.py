@@ -18,6 +18,7 @@ import argparse
 import importlib
 import pkgutil
 
+PARAMS_HELP = "design parameters as key=value (see `quantrtl list`)"
 FORCE_HELP = ("write into a folder quantrtl did not write: replace the files this command "
               "writes there, leave every other file alone")
 
