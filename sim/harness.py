@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from quantrtl.base.cache import atomic_write, cache_root, open_cache, set_aside
+from quantrtl.base.cache import atomic_write, cache_root, entry_lock, open_cache, set_aside
 from quantrtl.base.errors import ToolError, VerificationError
-from quantrtl.base.tools import find_tool, install_hint, require_tool, tool_env
+from quantrtl.base.tools import find_tool, install_hint, require_tool, run_command, tool_env
 from quantrtl.hw.rtl import RTL
 from quantrtl.sim.vectors import Vectors
 
@@ -94,16 +94,28 @@ def check_simulator(simulator: str) -> str:
 
 
 def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = None,
-              waves: bool = False, seed: int = 1, testcase: str | None = None) -> BenchResult:
-    """Build ``rtl`` and run the cocotb test module ``bench`` with ``config``.
+              waves: bool = False, seed: int = 1, testcase: str | None = None,
+              libraries: tuple[Path, ...] = ()) -> BenchResult:
+    """Build ``rtl`` (with the Verilog ``libraries``, e.g. a target's cell models) and run
+    the cocotb test module ``bench`` with ``config``.
 
     Returns the test counts; raises ``VerificationError`` on a failing test and
-    ``ToolError`` when the simulator is missing or does not build the design.
+    ``ToolError`` when the simulator is missing or does not build the design. Each run has
+    its own folder (``runs/<bench>-<pid>-<ns>`` under the build folder) holding its log and,
+    with ``waves``, its wave file; both paths are in the result and in the error messages.
+    Identical runs share a build folder and take turns on it (``entry_lock``); the simulator
+    runs in its own process group and does not outlive quantrtl (``run_command``).
     """
     from cocotb_tools.runner import get_results, get_runner
 
     simulator = check_simulator(simulator) if simulator else default_simulator()
-    build_dir = cache_root() / "sim" / simulator / (rtl.sha[:20] + ("-waves" if waves else ""))
+    libraries = tuple(Path(p) for p in libraries)
+    tag = rtl.sha[:20]
+    if libraries:
+        tag += "-" + hashlib.sha256(b"".join(
+            str(p.resolve()).encode() + b"\n" + p.read_bytes() for p in libraries)
+        ).hexdigest()[:8]
+    build_dir = cache_root() / "sim" / simulator / (tag + ("-waves" if waves else ""))
     require_tool(simulator_tool(simulator), design=f"simulation of {rtl.top}",
                  log=build_dir / "missing-simulator.log")
     source = rtl_path(rtl)
@@ -112,33 +124,42 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
     test_dir.mkdir(parents=True, exist_ok=True)
     config_path = atomic_write(test_dir / "config.json", json.dumps(config, sort_keys=True))
     build_log, test_log = build_dir / "build.log", test_dir / "sim.log"
+    # Icarus dumps into the build folder unless told otherwise: one file per run instead
+    wave_file = (test_dir / f"{rtl.top}.fst" if simulator == "icarus"
+                 else test_dir / "dump.vcd") if waves else None
+    plusargs = [f"+dumpfile_path={wave_file}"] if waves and simulator == "icarus" else []
+    seen = f"; log: {test_log}" + (f"; waves: {wave_file}" if wave_file else "")
 
     env_changes = tool_env(simulator_tool(simulator))
     saved = {k: os.environ.get(k) for k in env_changes}
     os.environ.update(env_changes)
     try:
         runner = get_runner(simulator)
+        _own_process_groups(runner)
         build_args = ["-Wno-fatal", "--no-timing"] if simulator == "verilator" else []
-        try:
-            runner.build(sources=[source], hdl_toplevel=rtl.top, build_dir=build_dir,
-                         timescale=("1ns", "1ps"), waves=waves, build_args=build_args,
-                         always=simulator == "icarus", log_file=build_log)
-        except (Exception, SystemExit) as exc:
-            raise ToolError(f"{simulator}: build of {rtl.top} failed ({exc}); log: "
-                            f"{build_log}") from None
-        started = time.perf_counter()
-        results_xml = test_dir / "results.xml"
-        try:
-            runner.test(test_module=bench, hdl_toplevel=rtl.top, build_dir=build_dir,
-                        test_dir=test_dir, results_xml=str(results_xml), seed=seed,
-                        waves=waves, testcase=testcase, log_file=test_log,
-                        extra_env={CONFIG_ENV: str(config_path),
-                                   "PYTHONPATH": os.pathsep.join(sys.path)})
-        except (Exception, SystemExit) as exc:  # under pytest the runner exits on a failure
-            if not results_xml.exists():
-                raise ToolError(f"{simulator}: simulation of {rtl.top} did not run ({exc}); "
-                                f"log: {test_log}") from None
-        seconds = time.perf_counter() - started
+        with entry_lock(build_dir, f"simulating {rtl.top} on {simulator}"):
+            try:
+                runner.build(sources=[*libraries, source], hdl_toplevel=rtl.top,
+                             build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves,
+                             build_args=build_args, always=simulator == "icarus",
+                             log_file=build_log)
+            except (Exception, SystemExit) as exc:
+                raise ToolError(f"{simulator}: build of {rtl.top} failed ({exc}); log: "
+                                f"{build_log}") from None
+            started = time.perf_counter()
+            results_xml = test_dir / "results.xml"
+            try:
+                runner.test(test_module=bench, hdl_toplevel=rtl.top, build_dir=build_dir,
+                            test_dir=test_dir, results_xml=str(results_xml), seed=seed,
+                            waves=waves, testcase=testcase, log_file=test_log,
+                            plusargs=plusargs,
+                            extra_env={CONFIG_ENV: str(config_path),
+                                       "PYTHONPATH": os.pathsep.join(sys.path)})
+            except (Exception, SystemExit) as exc:  # under pytest the runner exits on a failure
+                if not results_xml.exists():
+                    raise ToolError(f"{simulator}: simulation of {rtl.top} did not run "
+                                    f"({exc}){seen}") from None
+            seconds = time.perf_counter() - started
     finally:
         for key, value in saved.items():
             if value is None:
@@ -146,19 +167,36 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
             else:
                 os.environ[key] = value
     if not results_xml.exists():
-        raise ToolError(f"{simulator}: simulation of {rtl.top} wrote no results; log: {test_log}")
+        raise ToolError(f"{simulator}: simulation of {rtl.top} wrote no results{seen}")
     tests, failed = get_results(results_xml)
-    wave_files = sorted(test_dir.glob("*.fst")) + sorted(test_dir.glob("*.vcd")) \
-        + sorted(build_dir.glob("*.fst")) + sorted(build_dir.glob("*.vcd"))
-    result = BenchResult(rtl.top, simulator, tests, failed, seconds, test_log,
-                         wave_files[0] if waves and wave_files else None)
+    if wave_file is not None and not wave_file.exists():
+        found = sorted(test_dir.glob("*.fst")) + sorted(test_dir.glob("*.vcd"))
+        wave_file = found[0] if found else None
+        seen = f"; log: {test_log}" + (f"; waves: {wave_file}" if wave_file else "")
+    result = BenchResult(rtl.top, simulator, tests, failed, seconds, test_log, wave_file)
     if tests == 0:
-        raise VerificationError(f"{rtl.top}: bench {bench} ran no test; log: {test_log}")
+        raise VerificationError(f"{rtl.top}: bench {bench} ran no test{seen}")
     if failed:
         raise VerificationError(f"{rtl.top}: {failed} of {tests} bench tests failed on "
-                                f"{simulator}: {_first_failure(test_log)}; log: {test_log}")
+                                f"{simulator}: {_first_failure(test_log)}{seen}")
     config_path.unlink()  # vectors can be megabytes; a pass keeps only its log
     return result
+
+
+def _own_process_groups(runner) -> None:
+    """Make the cocotb runner start its commands (compiler, simulator) through
+    ``quantrtl.base.tools.run_command``: own process group, stopped with quantrtl, killed
+    when quantrtl dies. Left as it is if this cocotb has no such hook."""
+    if not callable(getattr(runner, "_execute_cmds", None)):
+        return
+
+    def execute(cmds, cwd, stdout=None):
+        for cmd in cmds:
+            status = run_command(cmd, cwd=cwd, env=runner.env, stdout=stdout)
+            if status != 0:
+                raise RuntimeError(f"Command failed with return code: {status}")
+
+    runner._execute_cmds = execute
 
 
 def _first_failure(log: Path) -> str:

@@ -25,6 +25,7 @@ from quantrtl.base.cache import (
     atomic_write,
     cache_root,
     content_key,
+    entry_lock,
     read_entry,
     write_entry,
 )
@@ -143,7 +144,19 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
     cached = read_entry(final / "result.json", key, entry=final, require=RESULT_FIELDS)
     if cached is not None:
         return {**cached, "cached": True}
+    what = f"{rtl.top} on {target.name}, {flags.label()}"
+    with entry_lock(final, f"synthesizing {what}"):
+        # a job that held the lock before this one may have written the result meanwhile
+        cached = read_entry(final / "result.json", key, entry=final, require=RESULT_FIELDS)
+        if cached is not None:
+            return {**cached, "cached": True}
+        return {**_build(rtl, target, flags, key, final, versions, design, params),
+                "cached": False}
 
+
+def _build(rtl: RTL, target: Target, flags: SynthFlags, key: str, final: Path,
+           versions: dict, design: str, params: dict | None) -> dict:
+    """Run the tools for ``synthesize`` (holding the entry's lock) and store the result."""
     failed_logs = cache_root() / "qor" / "failed" / key
     started = time.perf_counter()
     with atomic_dir(final) as work:
@@ -185,7 +198,7 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
             "seconds": round(time.perf_counter() - started, 2),
         }
         write_entry(work / "result.json", key, result)
-    return {**result, "cached": False}
+    return result
 
 
 RESULT_FIELDS = ("design", "params", "top", "rtl_sha", "target", "variant", "flags", "seed",

