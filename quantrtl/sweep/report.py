@@ -1,0 +1,74 @@
+"""``report.md`` of a sweep: the Fmax distribution per design point, the comparisons whose
+ranges overlap, verification and failed jobs, from ``results.summarize``'s summary."""
+
+from __future__ import annotations
+
+__all__ = ["render", "provenance_line", "fmax_table"]
+
+
+def provenance_line(prov: dict | None) -> str:
+    """``quantrtl 0.1.0, commit abc1234`` (``-dirty`` kept), or "commit unknown"."""
+    if not prov:
+        return "quantrtl version unknown"
+    commit = prov.get("commit")
+    if commit:
+        sha, dirty = commit.partition("-dirty")[:2]
+        return f"quantrtl {prov['quantrtl']}, commit {sha[:12]}{dirty}"
+    return f"quantrtl {prov['quantrtl']}, commit unknown (not a git checkout)"
+
+
+def _mhz(value) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def fmax_table(points: list[dict]) -> list[str]:
+    """Markdown rows: one per design point with its Fmax over the seeds."""
+    lines = ["| design point | target | variant | LUTs | FFs | DSPs | seeds | Fmax min | "
+             "median | max (MHz) | failed |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in points:
+        luts = p["luts"] if not isinstance(p["luts"], list) else \
+            f"{p['luts'][0]}–{p['luts'][-1]}"
+        lines.append(f"| {p['label']} | {p['target']} | {p['variant']} | {luts} | "
+                     f"{p['ffs']} | {p['dsps']} | {p['n']} | {_mhz(p['fmax_min'])} | "
+                     f"{_mhz(p['fmax_median'])} | {_mhz(p['fmax_max'])} | {p['failed']} |")
+    return lines
+
+
+def render(summary: dict, charts: list[str]) -> str:
+    tools = ", ".join(f"{k} {v}" for k, v in sorted(summary.get("tools", {}).items()))
+    lines = ["# quantrtl sweep", "", provenance_line(summary.get("provenance")), "",
+             f"Spec: `{summary.get('spec', '?')}`; {summary['jobs']} jobs. Tools: "
+             f"{tools or 'n/a'}. Area from Yosys on the bare unit (it does not depend on the "
+             "seed); Fmax from nextpnr on the unit inside a registered wrapper, once per "
+             "placement seed.", "", "## Fmax over the placement seeds", ""]
+    lines += fmax_table(summary["points"])
+    lines.append("")
+    if summary["comparisons"]:
+        lines += ["## Comparisons", "",
+                  "Pairs of design points on the same target and variant. When their Fmax "
+                  "ranges overlap, which one is faster may be placement noise: compare "
+                  "medians over more seeds, not one seed.", "",
+                  "| A | B | target | variant | median A / median B | ranges overlap |",
+                  "|---|---|---|---|---:|---|"]
+        for c in summary["comparisons"]:
+            lines.append(f"| {c['a']} | {c['b']} | {c['target']} | {c['variant']} | "
+                         f"{c['median_ratio']:.3f} | {'**yes**' if c['overlap'] else 'no'} |")
+        lines.append("")
+    if summary["verification"]:
+        lines += ["## Verification against the golden model", "",
+                  "| design point | mode | cycles | simulator | result |",
+                  "|---|---|---:|---|---|"]
+        lines += [f"| {v['label']} | {v['mode']} | {v['cycles']} | {v['simulator']} | pass |"
+                  for v in summary["verification"]]
+        lines.append("")
+    if summary["failed"]:
+        lines += ["## Failed jobs", "", "| job | design point | target | variant | seed | "
+                  "tool | log |", "|---|---|---|---|---:|---|---|"]
+        for f in summary["failed"]:
+            lines.append(f"| {f['kind']} | {f['label']} | {f['target'] or '—'} | "
+                         f"{f['variant'] or '—'} | {f['seed'] if f['seed'] is not None else '—'}"
+                         f" | {f['tool']} | `{f['log']}` |")
+        lines.append("")
+    lines += [f"![{c}]({c})" for c in charts]
+    return "\n".join(lines) + "\n"
