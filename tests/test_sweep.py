@@ -1,0 +1,296 @@
+"""``quantrtl sweep``: spec checks, and real sweeps of small synthesis jobs on Dask (a
+2-worker LocalCluster, a worker killed mid-sweep, an interrupted sweep resumed, a scheduler
+and a worker started as separate processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from quantrtl.cli import main
+from quantrtl.sweep.jobs import expand
+from quantrtl.sweep.results import read_results
+from quantrtl.sweep.spec import parse_spec
+
+PYTHON = sys.executable
+QUANTRTL = [PYTHON, "-m", "quantrtl.cli"]
+DASK = str(Path(sys.executable).with_name("dask"))
+
+# INT4 MAC on iCE40 with place and route: a few seconds per seed
+SMALL = """
+targets = ["ice40-up5k"]
+variants = ["lut"]
+seeds = {seeds}
+
+[[design]]
+name = "int-mac"
+label = "INT4 MAC"
+params = {{ a = "int4", b = "int4", acc = 16 }}
+"""
+
+
+def _spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _env(cache: Path) -> dict:
+    return {**os.environ, "QUANTRTL_CACHE": str(cache), "PYTHONUNBUFFERED": "1"}
+
+
+def _cli(argv, capsys):
+    status = main([str(a) for a in argv])
+    return status, capsys.readouterr()
+
+
+# --- the spec ------------------------------------------------------------------------------
+
+BAD = [
+    ("targets = [\"ice40-up5k\"\n[[design]]\nname = \"int-mac\"\n", "line 2"),
+    ("targets = [\"ice40-up5k\"]\n", "no [[design]] table"),
+    ("targets = [\"ice40-up5k\"]\n[[design]]\nname = \"no-such\"\n",
+     "design[1].name: unknown design 'no-such'"),
+    ("targets = [\"ice40-up5k\"]\n[[design]]\nname = \"int-mac\"\nparams = { zz = 3 }\n",
+     "design[1].params (zz=3): design int-mac has no parameter 'zz'"),
+    ("targets = [\"ice40-up5k\"]\n[[design]]\nname = \"int-mac\"\nparams = { a = \"int99\" }\n",
+     "design[1].params (a=int99)"),
+    ("targets = [\"nope\"]\n[[design]]\nname = \"int-mac\"\n",
+     "design[1].targets: unknown value 'nope'"),
+    ("targets = [\"ice40-hx8k\"]\nvariants = [\"dsp\"]\n[[design]]\nname = \"int-mac\"\n",
+     "design[1]: variant dsp on ice40-hx8k: target ice40-hx8k has no DSP blocks"),
+    ("targets = [\"ice40-up5k\"]\nseeds = [1, -2]\n[[design]]\nname = \"int-mac\"\n",
+     "design[1].seeds: a seed must be an integer"),
+    ("targets = [\"ice40-up5k\"]\nsede = [1]\n[[design]]\nname = \"int-mac\"\n",
+     "top level: unknown key 'sede'"),
+    ("[[design]]\nname = \"int-mac\"\n", "design[1].targets: no targets"),
+    ("targets = [\"ice40-up5k\"]\n[[design]]\nname = \"int-mac\"\n[[design]]\n"
+     "name = \"int-mac\"\n", "design[2]: label 'int-mac a=int8"),
+    ("targets = [\"ice40-up5k\"]\n[[design]]\nname = \"int-mac\"\n[[exclude]]\n"
+     "varient = \"dsp\"\n", "exclude[1]: unknown key 'varient'"),
+    ("targets = [\"ice40-up5k\"]\nrun = [\"lint\"]\n[[design]]\nname = \"int-mac\"\n",
+     "design[1].run: unknown value 'lint'"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD, ids=range(len(BAD)))
+def test_bad_spec_is_one_error_naming_file_and_key(tmp_path, capsys, text, message):
+    spec = _spec(tmp_path, text, "bad.toml")
+    status, io = _cli(["sweep", spec, "--out", tmp_path / "out"], capsys)
+    assert status == 2, io.err
+    assert io.err.startswith(f"quantrtl: error: sweep spec {spec}: ")
+    assert message in io.err
+    assert len(io.err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing written
+
+
+def test_product_and_exclude_rules(tmp_path, capsys):
+    spec = parse_spec("""
+run = ["verify", "synth"]
+targets = ["ice40-up5k", "ecp5-25k"]
+variants = ["lut", "dsp"]
+seeds = [1, 2]
+
+[[design]]
+name = "int-mac"
+label = "MAC"
+params = { a = "int4", b = ["int4", "int8"], acc = 16 }
+
+[[exclude]]
+target = "ecp5-25k"
+params = { b = "int8" }
+
+[[exclude]]
+variant = "dsp"
+seed = 2
+
+[[exclude]]
+design = "ovp-pe"
+""", tmp_path / "s.toml")
+    jobs = expand(spec)
+    names = [j.name() for j in jobs]
+    # 2 points x (1 verify + 2 targets x 2 variants x 2 seeds) = 18; the ecp5 jobs of b=int8
+    # (4) and the dsp jobs of seed 2 (2 for b=int4, 1 left for b=int8) go
+    assert len(jobs) == 18 - 4 - 3
+    assert names[0] == "verify MAC b=int4"
+    assert "MAC b=int8 on ecp5-25k (lut, seed 1)" not in names
+    assert "MAC b=int4 on ecp5-25k (dsp, seed 1)" in names
+    assert not any("dsp, seed 2" in n for n in names)
+    assert len({j.key for j in jobs}) == len(jobs)
+    assert "exclude[3] matches no job" in capsys.readouterr().err
+
+
+def test_dry_run_prints_jobs_and_runs_nothing(tmp_path, capsys):
+    spec = _spec(tmp_path, SMALL.format(seeds="[1, 2, 3]"))
+    status, io = _cli(["sweep", spec, "--dry-run"], capsys)
+    assert status == 0
+    lines = io.out.splitlines()
+    assert len(lines) == 3 and lines[2].endswith("INT4 MAC on ice40-up5k (lut, seed 3)")
+    assert "3 jobs (1 design points)" in io.err
+
+
+def test_unreachable_scheduler_is_a_bounded_error(tmp_path, capsys):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = _spec(tmp_path, SMALL.format(seeds="[1]"))
+    started = time.monotonic()
+    status, io = _cli(["sweep", spec, "--out", tmp_path / "out", "--scheduler",
+                       f"tcp://127.0.0.1:{port}", "--timeout", "3"], capsys)
+    assert status == 2
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 3 s" in io.err
+    assert time.monotonic() - started < 30
+
+
+def test_out_folder_quantrtl_did_not_write_is_refused(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    spec = _spec(tmp_path, SMALL.format(seeds="[1]"))
+    status, io = _cli(["sweep", spec, "--out", out], capsys)
+    assert status == 2 and "quantrtl did not write" in io.err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+# --- real sweeps ---------------------------------------------------------------------------
+
+def _check_results(out: Path, seeds: list[int]) -> list[dict]:
+    records = read_results(out / "results.jsonl")
+    synth = [r for r in records if r["kind"] == "synth"]
+    assert sorted(r["seed"] for r in synth) == seeds  # every job once
+    assert len({r["job"] for r in records}) == len(records)
+    assert all(r["status"] == "ok" and r["luts"] > 0 and r["fmax_mhz"] > 0 for r in synth)
+    return records
+
+
+def test_two_worker_local_cluster_sweep(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QUANTRTL_CACHE", str(tmp_path / "cache"))
+    spec = _spec(tmp_path, SMALL.format(seeds="[1, 2, 3]").replace(
+        "targets", 'run = ["verify", "synth"]\ntargets', 1))
+    out = tmp_path / "out"
+    status, io = _cli(["sweep", spec, "--out", out, "--workers", "2"], capsys)
+    assert status == 0, io.err
+    records = _check_results(out, [1, 2, 3])
+    assert [r["kind"] for r in records] == ["verify", "synth", "synth", "synth"]
+    assert records[0]["passed"] and records[0]["mode"] == "exhaustive"
+    assert not any(r["cached"] for r in records)
+    summary = json.loads((out / "summary.json").read_text())
+    (point,) = summary["points"]
+    fmax = sorted(r["fmax_mhz"] for r in records[1:])
+    assert (point["n"], point["fmax_min"], point["fmax_median"], point["fmax_max"]) == \
+        (3, fmax[0], fmax[1], fmax[2])
+    assert point["luts"] == records[1]["luts"]
+    report = (out / "report.md").read_text()
+    assert f"| INT4 MAC | ice40-up5k | lut | {point['luts']} |" in report
+    assert {"fmax_spread.png", "area_fmax.png", "spec.toml", "report.md"} <= \
+        {p.name for p in out.iterdir()}
+    assert io.err.count("] INT4 MAC on ice40-up5k") == 3
+
+
+def _wait_lines(path: Path, n: int, proc, limit: float = 180) -> list[dict]:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        if path.exists():
+            records = read_results(path)
+            if len(records) >= n:
+                return records
+        time.sleep(0.2)
+    raise AssertionError(f"no {n} results in {path} after {limit} s")
+
+
+def test_worker_killed_mid_sweep_loses_and_duplicates_no_job(tmp_path):
+    seeds = list(range(1, 6))
+    spec = _spec(tmp_path, SMALL.format(seeds=seeds))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*QUANTRTL, "sweep", str(spec), "--out", str(out), "--workers",
+                             "2"], env=_env(tmp_path / "cache"), stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        first = _wait_lines(out / "results.jsonl", 1, proc)[0]
+        victim = first["pid"]  # a worker process of the sweep, now on its next job
+        os.kill(victim, signal.SIGKILL)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    records = _check_results(out, seeds)
+    assert err.count("] INT4 MAC on ice40-up5k") == len(seeds)  # each reported once
+    # the killed worker ran no job after the kill; others (a restarted one) took over
+    assert len({r["pid"] for r in records} - {victim}) >= 1
+    assert sum(r["pid"] == victim for r in records) < len(seeds)
+
+
+def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
+    seeds = list(range(1, 6))
+    spec = _spec(tmp_path, SMALL.format(seeds=seeds))
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    argv = [*QUANTRTL, "sweep", str(spec), "--out", str(out), "--workers", "2"]
+    proc = subprocess.Popen(argv, env=_env(cache), stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_lines(out / "results.jsonl", 2, proc)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    before = {r["job"]: r for r in read_results(out / "results.jsonl")}
+    assert 2 <= len(before) < len(seeds), "the sweep was not interrupted mid-way"
+
+    second = subprocess.run(argv, env=_env(cache), stderr=subprocess.PIPE, text=True,
+                            timeout=300)
+    assert second.returncode == 0, second.stderr
+    after = {r["job"]: r for r in _check_results(out, seeds)}
+    for job, record in before.items():  # finished jobs come from the cache, unchanged
+        assert after[job]["cached"], job
+        assert (after[job]["luts"], after[job]["fmax_mhz"]) == \
+            (record["luts"], record["fmax_mhz"])
+    assert any(not r["cached"] for r in after.values()), "nothing was left to run"
+
+
+def test_sweep_through_separate_scheduler_and_worker_processes(tmp_path):
+    env = _env(tmp_path / "cache")
+    info = tmp_path / "scheduler.json"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port",
+                                  str(port), "--no-dashboard", "--scheduler-file", str(info)],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(info.read_text())["address"]
+        assert address == f"tcp://127.0.0.1:{port}"
+        worker = subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--nworkers",
+                                   "1", "--no-dashboard"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        spec = _spec(tmp_path, SMALL.format(seeds="[1, 2]"))
+        out = tmp_path / "out"
+        run = subprocess.run([*QUANTRTL, "sweep", str(spec), "--out", str(out),
+                              "--scheduler", address, "--timeout", "60"], env=env,
+                             stderr=subprocess.PIPE, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        records = _check_results(out, [1, 2])
+        pids = {r["pid"] for r in records}
+        assert pids and os.getpid() not in pids and run.returncode == 0
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
