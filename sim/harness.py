@@ -140,6 +140,7 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
         with entry_lock(build_dir, f"simulating {rtl.top} on {simulator}"):
             try:
                 runner.build(sources=[*libraries, source], hdl_toplevel=rtl.top,
+                             includes=sorted({str(p.parent) for p in libraries}),
                              build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves,
                              build_args=build_args, always=simulator == "icarus",
                              log_file=build_log)

