@@ -361,3 +361,37 @@ def test_options_may_come_before_the_parameters(tmp_path, capsys):
     one_error_line(capsys)
     assert main(["verilog", "int-mac", "-o", str(out), "acc"]) == 2
     assert "key=value" in one_error_line(capsys)
+
+
+# --- waves: one file per run, its path printed on success and on failure ------------------
+
+def _waves_line(text: str) -> Path:
+    found = re.search(r"waves: (\S+?)(?:;|$)", text, re.M)
+    assert found, text
+    return Path(found.group(1))
+
+
+def test_each_run_has_its_own_wave_file_printed_on_success(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("QUANTRTL_CACHE", str(tmp_path / "cache"))
+    args = ["verify", "int-mac", "a=int2", "b=int2", "acc=5", "--waves"]
+    files = []
+    for _ in range(2):
+        assert main(args) == 0
+        files.append(_waves_line(capsys.readouterr().out))
+    assert files[0] != files[1]
+    assert all(f.is_file() and f.stat().st_size > 0 for f in files)
+    assert files[0].read_bytes() != b"" and files[0].suffix == ".fst"
+
+
+def test_the_wave_file_of_a_failing_run_is_printed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("QUANTRTL_CACHE", str(tmp_path / "cache"))
+    rtl = build("int-mac", ["a=int2", "b=int2", "acc=5"]).rtl
+    broken = tmp_path / "broken.v"
+    broken.write_text(rtl.text.replace("assign \\$signal$10  = clear ? 5'h00 : acc;",
+                                       "assign \\$signal$10  = acc;"))
+    assert main(["verify", "int-mac", "a=int2", "b=int2", "acc=5", "--rtl", str(broken),
+                 "--waves"]) == 1
+    err = capsys.readouterr().err
+    assert "quantrtl: FAIL: " in err
+    wave = _waves_line(err)
+    assert wave.is_file() and wave.stat().st_size > 0
