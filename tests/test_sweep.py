@@ -76,6 +76,8 @@ BAD = [
      "name = \"int-mac\"\n", "design[2]: label 'int-mac a=int8"),
     ("targets = [\"ice40-up5k\"]\n[[design]]\nname = \"int-mac\"\n[[exclude]]\n"
      "varient = \"dsp\"\n", "exclude[1]: unknown key 'varient'"),
+    ("targets = [\"ice40-up5k\"]\npnr = false\nseeds = [1, 2]\n[[design]]\nname = \"int-mac\"\n",
+     "design[1].seeds: pnr = false (area only) does not place"),
     ("targets = [\"ice40-up5k\"]\nrun = [\"lint\"]\n[[design]]\nname = \"int-mac\"\n",
      "design[1].run: unknown value 'lint'"),
 ]

@@ -201,6 +201,9 @@ def _points(table: dict, where: str, defaults: dict) -> list[Point]:
     seeds = _seeds(opts["seeds"], f"{where}.seeds")
     if not isinstance(opts["pnr"], bool):
         raise _Error(f"{where}.pnr: must be true or false")
+    if not opts["pnr"] and len(seeds) > 1:
+        raise _Error(f"{where}.seeds: pnr = false (area only) does not place, so one seed, "
+                     f"not {len(seeds)}")
     router = _strings(opts["router"], f"{where}.router", ROUTERS)
     if len(router) != 1:
         raise _Error(f"{where}.router: one router, not a list")
