@@ -3,8 +3,9 @@
 Both compute ``C = A @ B`` with ``A`` the activations (``M x K``) and ``B`` the weights
 (``K x N``); a PE type (``hw.pe``) says what one cell adds per reduction step, and the edge
 decoders it declares sit once per row / column, never in the cells. All streams are
-``amaranth.lib.stream`` interfaces (``valid``/``ready``, payload a ``StructLayout``; lane
-``l`` of a packed field sits in bits ``[l * w, (l + 1) * w)``). Results never stall: the
+``amaranth.lib.stream`` interfaces (``valid``/``ready``, payload a ``StructLayout`` whose
+fields sit from bit 0 up in the order listed below; lane ``l`` of a packed field sits in
+bits ``[l * w, (l + 1) * w)`` of the field). Results never stall: the
 result streams are ``always_ready`` and must be taken when ``valid``.
 
 ``OutputStationaryArray(rows=R, cols=C, pe=..., max_k=K_max)`` -- a tile ``C[R x C]``:
@@ -16,8 +17,9 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   tile's ``last`` (results are still being read); tiles of ``K >= max(R, C)`` steps flow
   back to back.
 * ``o`` (out): the tile's rows, ``R`` consecutive transfers starting ``C + pipeline``
-  cycles after its ``last`` was accepted: ``row = r``, ``c`` = ``C[r, :]`` (``C`` lanes of
-  ``acc_width`` bits, two's complement when ``pe.acc_signed``).
+  cycles after its ``last`` was accepted: ``c`` = ``C[r, :]`` (``C`` lanes of
+  ``acc_width`` bits, two's complement when ``pe.acc_signed``) in the low bits, ``row = r``
+  above it.
 * Inside: lane ``i`` of ``a`` waits ``i`` cycles (skew), ``b`` lane ``j`` waits ``j``;
   operands move one PE right (``a``, with ``last``) / down (``b``) per cycle; a cycle
   without a transfer enters as ``a`` code 0, a zero step. Each PE accumulates; the last
@@ -155,6 +157,20 @@ class _Array(wiring.Component):
         a shorter critical path)."""
         return self._pipeline
 
+    @property
+    def derived_widths(self) -> dict:
+        """Widths that follow from the parameters, in bits (for the datasheet)."""
+        return {"a lane (activation code)": self._pe.a_width,
+                "b lane (weight code)": self._pe.b_width,
+                "mode (per-step PE mode index)": self._pe.mode_width,
+                "accumulator (result lane)": self._acc_width,
+                "PE steps per cycle (R x C)": self.steps_per_cycle}
+
+    def _lane_table(self, a: str, b: str, c: str) -> dict:
+        R, C, pe = self._rows, self._cols, self._pe
+        return {a: (R, pe.a_width, None), b: (C, pe.b_width, None),
+                c: (C, self._acc_width, pe.acc_signed)}
+
     def _step(self, m, a, b, mode, name, reset_less=False):
         """The PE's step value, registered when ``pipeline`` is 1."""
         value = self._pe.step(m, a, b, mode)
@@ -199,6 +215,49 @@ class OutputStationaryArray(_Array):
     def tile_gap(self) -> int:
         """Least cycles between the ``last`` transfers of two tiles."""
         return max(self._rows, self._cols)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a tile's ``last`` transfer to its row 0 on ``o`` (``result_delay``)."""
+        return self.result_delay
+
+    @property
+    def lanes(self) -> dict:
+        """``{"port.field": (lanes, bits, signed)}`` (``None``: a format code)."""
+        return self._lane_table("i.a", "i.b", "o.c")
+
+    @property
+    def function_note(self) -> str:
+        R, C = self._rows, self._cols
+        return (f"C = A @ B, one {R} x {C} output tile per pass: each i transfer is one "
+                f"reduction step (column k of A in {R} lanes, row k of B in {C} lanes); the "
+                f"transfer with last ends the tile, whose {R} rows then leave on o")
+
+    @property
+    def latency_note(self) -> str:
+        return (f"row 0 of a tile leaves on o {self.result_delay} cycles (C + pipeline) after "
+                f"the transfer with last; rows 1..{self._rows - 1} follow on consecutive "
+                f"cycles")
+
+    @property
+    def throughput_note(self) -> str:
+        R, C = self._rows, self._cols
+        return (f"{R * C} PE steps per cycle (R x C) while i accepts a transfer every "
+                f"cycle; tiles of K >= max(R, C) = {self.tile_gap} steps flow back to back, "
+                f"a shorter tile's last waits (i.ready low) until {self.tile_gap} cycles "
+                f"after the previous last")
+
+    @property
+    def handshake_note(self) -> str:
+        return ("i.ready = ~i.payload.last | (tile_gap cycles since the previous last): it "
+                "depends combinationally on the payload's last bit, so present the payload "
+                "with i.valid before looking at i.ready and hold both until accepted; o is "
+                "always ready (no o.ready port): take every o transfer when o.valid is high")
+
+    @property
+    def reset_note(self) -> str:
+        return ("rst empties the tile in progress and the result rows not yet sent: the "
+                "next transfer on i starts a new tile")
 
     def elaborate(self, platform):
         m = Module()
@@ -293,6 +352,61 @@ class WeightStationaryArray(_Array):
     def latency(self) -> int:
         """Cycles from an ``a`` transfer to its row on ``c``."""
         return self._rows + self._cols + 1 + self._pipeline
+
+    @property
+    def lanes(self) -> dict:
+        """``{"port.field": (lanes, bits, signed)}`` (``None``: a format code)."""
+        return self._lane_table("a.a", "w.b", "c.c")
+
+    @property
+    def function_note(self) -> str:
+        R, C = self._rows, self._cols
+        return (f"C = A @ B with the weights B (K x N = {R} x {C}) held in the PEs: each a "
+                f"transfer is a row of A ({R} lanes), each c transfer the matching row of C "
+                f"({C} lanes); w loads the next weight tile, one row of B per transfer, while "
+                f"the array computes, and the first row of A with swap set uses it")
+
+    @property
+    def swap_wait(self) -> int:
+        """Cycles from a ``swap`` transfer until ``w.ready`` is high again (``R + C``)."""
+        return self._rows + self._cols
+
+    @property
+    def min_rows_per_tile(self) -> int:
+        """Rows of ``A`` each weight tile must serve for ``a`` to take a row every cycle:
+        ``swap_wait`` plus ``R`` transfers to load the next tile, ``2R + C``."""
+        return self.swap_wait + self._rows
+
+    @property
+    def latency_note(self) -> str:
+        return (f"row m of A leaves on c exactly {self.latency} cycles (R + C + 1 + pipeline) "
+                f"after its a transfer, in order")
+
+    @property
+    def throughput_note(self) -> str:
+        R, C = self._rows, self._cols
+        return (f"{R * C} PE steps per cycle (R x C) while a accepts a row every cycle. Full "
+                f"rate needs every weight tile to serve at least 2R + C = "
+                f"{self.min_rows_per_tile} rows of A: after a swap transfer w.ready returns "
+                f"R + C = {self.swap_wait} cycles later and the next tile takes R = {R} "
+                f"w transfers, so the next swap is accepted no sooner than "
+                f"{self.min_rows_per_tile} cycles after the previous one (a.ready is low "
+                f"for a swap row until then)")
+
+    @property
+    def handshake_note(self) -> str:
+        return ("a.ready = ~a.payload.swap | (all R weight rows loaded): it depends "
+                "combinationally on the payload's swap bit, so present the payload with "
+                "a.valid before looking at a.ready and hold both until accepted. w.ready is "
+                "a register (high while shadow rows remain to load). c is always ready (no "
+                "c.ready port): take every c transfer when c.valid is high")
+
+    @property
+    def reset_note(self) -> str:
+        return ("rst clears only the control (weight loading restarts at row 0; the swap and "
+                "c.valid chains empty, so rows in flight are dropped); data registers "
+                "(weights, partial sums) ignore rst and start at 0, and the PEs keep their "
+                "weights until the next swap")
 
     def _shadow_registers(self, m: Module, w_take, row_hot, w_row) -> list:
         """Shadow weights in flip-flops: ``shadow[i][j]``, written from the registered row

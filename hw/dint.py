@@ -87,6 +87,21 @@ class DIntMAC(wiring.Component):
         """Signed bits of one fixed-point product ``±magnitude * 2^frac_bits * x``."""
         return self._x_shape.width + max(self.fixed_magnitudes).bit_length()
 
+    throughput_note = "one MAC per cycle: new operands may be presented every cycle"
+    reset_note = "rst clears the accumulator and every pipeline register"
+
+    @property
+    def latency_note(self) -> str:
+        return (f"operands presented with valid (and clear) at a rising edge show in acc "
+                f"{self.latency} rising edge(s) later (pipeline + 1)")
+
+    @property
+    def derived_widths(self) -> dict:
+        """Widths that follow from the parameters, in bits (for the datasheet)."""
+        return {"product (signed bits)": self.product_width,
+                "accumulator": self._acc_width,
+                "fractional bits of acc": self.frac_bits}
+
     @property
     def latency(self) -> int:
         return self._pipeline + 1

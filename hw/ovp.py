@@ -394,6 +394,20 @@ class OVPPE(wiring.Component):
     def product_width(self) -> int:
         return _product_width(self._w.max_magnitude, self._b_max)
 
+    throughput_note = "one MAC per cycle: new operands may be presented every cycle"
+    reset_note = "rst clears the accumulator and every pipeline register"
+
+    @property
+    def latency_note(self) -> str:
+        return (f"operands presented with valid (and clear) at a rising edge show in acc "
+                f"{self.latency} rising edge(s) later (pipeline + 1)")
+
+    @property
+    def derived_widths(self) -> dict:
+        """Widths that follow from the parameters, in bits (for the datasheet)."""
+        return {"product (signed bits)": self.product_width,
+                "accumulator": self._acc_width}
+
     @property
     def latency(self) -> int:
         return self._pipeline + 1

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from amaranth.back import verilog
-from amaranth.hdl import Signal, Value
+from amaranth.hdl import Shape, Signal, Value
+from amaranth.lib import data
 from amaranth.lib.wiring import In
 
-__all__ = ["Port", "RTL", "from_component", "portable"]
+__all__ = ["Port", "Field", "PortFacts", "RTL", "from_component", "portable"]
+
+# Component attributes a datasheet reports when a component has them (hw classes
+# document each one): clock edges from input to output, and notes in words. The
+# ``summary`` is the component's ``function_note``, else its docstring's first paragraph
+# (and ``contract`` the whole docstring).
+FACT_ATTRIBUTES = ("latency", "latency_note", "throughput_note", "reset_note",
+                   "handshake_note", "derived_widths")
 
 _PORT_DECL = re.compile(
     r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(signed\s+)?(?:\[(\d+):(\d+)\]\s*)?"
     r"(\\?[\w$]+)\s*[;,)]", re.M)
 
 _FUNCTION = re.compile(r"^\s*function\b.*?^\s*endfunction\b", re.M | re.S)
-
 
 # Yosys's Verilog backend gives each module with ``always @*`` processes one trigger register,
 # declared with an initializer (``reg \$auto$verilog_backend.cc:N:dump_module$M = 0;``) and
@@ -38,11 +46,44 @@ class Port:
 
 
 @dataclass(frozen=True)
+class Field:
+    """Bits ``[lsb + width - 1 : lsb]`` of a port named ``path`` (``c`` or ``c[3]`` for lane
+    3 of field ``c``); ``signed``: two's complement, ``None``: a format code."""
+
+    path: str
+    lsb: int
+    width: int
+    signed: bool | None
+
+    @property
+    def msb(self) -> int:
+        return self.lsb + self.width - 1
+
+
+@dataclass(frozen=True)
+class PortFacts:
+    """A port as the component's signature declares it: its flattened Verilog name, its
+    ``lib.wiring`` flow and shape, and its payload fields (with lanes) when it has any."""
+
+    name: str
+    direction: str
+    width: int
+    signed: bool
+    fields: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
 class RTL:
-    """A synthesizable Verilog module. ``sha`` identifies it by content."""
+    """A synthesizable Verilog module. ``sha`` identifies it by content.
+
+    ``interface`` and ``facts`` (set by ``from_component``, else empty) describe the ports
+    and the design-specific attributes of the component it was made from (``FACT_ATTRIBUTES``);
+    they take no part in equality or the hash."""
 
     top: str
     text: str
+    interface: tuple[PortFacts, ...] = field(default=(), compare=False, repr=False)
+    facts: tuple[tuple[str, object], ...] = field(default=(), compare=False, repr=False)
 
     @cached_property
     def sha(self) -> str:
@@ -86,6 +127,60 @@ def portable(text: str) -> str:
         text)
 
 
+def _fields(layout, prefix: str, offset: int, lanes: dict) -> list[Field]:
+    """The fields of a ``lib.data`` layout, nested ones flattened with dots, each split
+    into the lanes ``lanes`` gives for its path (``{path: (count, width, signed)}``)."""
+    out = []
+    for name, member in layout:
+        path = f"{prefix}{name}"
+        shape = member.shape
+        if isinstance(shape, data.Layout):
+            out.extend(_fields(shape, f"{path}.", offset + member.offset, lanes))
+            continue
+        shape = Shape.cast(shape)
+        out.append(Field(path, offset + member.offset, shape.width, shape.signed))
+        count, width, signed = lanes.get(path, (0, 0, None))
+        if count > 1:
+            if count * width != shape.width:
+                raise ValueError(f"lanes of {path}: {count} x {width} bits != {shape.width}")
+            out.extend(Field(f"{path}[{k}]", offset + member.offset + k * width, width,
+                             signed) for k in range(count))
+    return out
+
+
+def _interface(component) -> tuple[PortFacts, ...]:
+    lanes = dict(getattr(component, "lanes", {}) or {})
+    ports = []
+    for path, member, value in component.signature.flatten(component):
+        name = "__".join(map(str, path))
+        direction = "input" if member.flow == In else "output"
+        cast = Value.cast(value)
+        if not isinstance(cast, Signal):
+            continue  # a constant member (an always_ready stream's ready) is no port
+        fields = ()
+        if isinstance(value, data.View):
+            prefix = ".".join(map(str, path[:-1] if path[-1] == "payload" else path))
+            fields = tuple(_fields(value.shape(), "", 0,
+                                   {k.removeprefix(prefix + "."): v for k, v in lanes.items()}))
+        shape = cast.shape()
+        ports.append(PortFacts(name, direction, shape.width, shape.signed, fields))
+    return tuple(ports)
+
+
+def _facts(component) -> tuple[tuple[str, object], ...]:
+    doc = inspect.getdoc(type(component)) or ""
+    note = getattr(component, "function_note", None)
+    summary = note or " ".join(doc.split("\n\n")[0].split())
+    facts = [("summary", summary)] if summary else []
+    if doc and not note:  # the docstring states the contract (ports, latency, signedness)
+        facts.append(("contract", doc))
+    for name in FACT_ATTRIBUTES:
+        value = getattr(component, name, None)
+        if value is not None:
+            facts.append((name, dict(value) if isinstance(value, dict) else value))
+    return tuple(facts)
+
+
 def from_component(component, top: str) -> RTL:
     """Convert an Amaranth component to Verilog.
 
@@ -110,8 +205,8 @@ def from_component(component, top: str) -> RTL:
             name = "__".join(map(str, path))
             ports[name] = (value, None)
             flows[name] = "input" if member.flow == In else "output"
-    rtl = RTL(top, portable(verilog.convert(component, name=top, emit_src=False,
-                                            ports=ports)))
+    text = portable(verilog.convert(component, name=top, emit_src=False, ports=ports))
+    rtl = RTL(top, text, _interface(component), _facts(component))
     got = {p.name: p.direction for p in rtl.ports if p.name in flows}
     wrong = sorted(n for n, direction in got.items() if direction != flows[n])
     if wrong:
