@@ -11,9 +11,10 @@ from amaranth.lib.wiring import In, Out
 from quantrtl.formats.integer import IntSpec, is_int
 from quantrtl.formats.minifloat import FloatSpec, MXSpec, parse_float, parse_mx
 from quantrtl.hw.fp8 import decode_float, frac_bits as float_frac_bits
+from quantrtl.hw.fp32 import FP32_INF, FP32_NAN, add_fp32, round_to_fp32
 from quantrtl.hw.mac import delay, unused_if_invalid
 
-__all__ = ["MXDot", "element_format", "element_frac_bits", "element_max_fixed",
+__all__ = ["MXDot", "MXDotFP32", "element_format", "element_frac_bits", "element_max_fixed",
            "tree_levels", "SCALE_NAN", "SCALE_BIAS", "MAX_K", "INT8_FRAC"]
 
 SCALE_BIAS = 127   # E8M0: the scale code s stands for 2^(s - 127)
@@ -275,4 +276,125 @@ class MXDot(wiring.Component):
         assert len(nodes) == 1 and not carries
         m.d.comb += [self.sum.eq(nodes[0]), self.exp.eq(side[0]), self.nan.eq(side[1]),
                      self.valid_out.eq(side[2])]
+        return m
+
+
+class MXDotFP32(wiring.Component):
+    """MX block dot products accumulated in FP32: ``hw.mx.MXDot``'s exact block result,
+    rounded to IEEE binary32 and added into an FP32 accumulator (``hw.fp32``), one block per
+    cycle.
+
+    Parameters: those of ``MXDot`` (``a_fmt``, ``b_fmt``, ``k``, ``pipeline``), validated
+    by it.
+
+    Ports (``sync`` domain): ``a``, ``a_scale``, ``b``, ``b_scale`` as ``MXDot``'s;
+    ``valid``, ``clear`` as ``hw.mac.IntMAC``'s: per accepted block ``acc <= (clear ? +0 :
+    acc) + block`` when ``valid``, ``acc <= +0`` when only ``clear``; ``acc``: 32 bits, the
+    FP32 bit pattern of the accumulator (reset: +0).
+
+    ``block`` is the block's exact value ``sum * 2^(exp - frac_a - frac_b)`` rounded once
+    to FP32 (nearest, ties to even, subnormals kept, ``±inf`` from ``2^128`` on; an exact 0
+    is +0), and the addition is FP32 round to nearest, ties to even (``hw.fp32.add_fp32``),
+    as ``golden.mx.dot_fp32`` defines both. A non-finite block (``MXDot``'s ``nan``) is the
+    IEEE sum of its products: ``±inf`` when its only non-finite elements are E5M2
+    infinities, none of them times a zero element, all of one product sign; NaN otherwise
+    (a NaN scale, a NaN element, ``inf * 0``, ``+inf`` and ``-inf`` products). Every NaN
+    the unit outputs is ``0x7FC00000``.
+
+    Latency ``pipeline + 1`` (``MXDot``'s stages, then the accumulator register); one
+    block per cycle. Synchronous reset clears every stage and the accumulator.
+    """
+
+    @unused_if_invalid
+    def __init__(self, *, a_fmt="mxfp4", b_fmt="mxfp4", k=MAX_K // 2, pipeline=0):
+        self._dot = MXDot(a_fmt=a_fmt, b_fmt=b_fmt, k=k, pipeline=pipeline)
+        super().__init__({
+            "a": In(len(self._dot.a)),
+            "a_scale": In(8),
+            "b": In(len(self._dot.b)),
+            "b_scale": In(8),
+            "valid": In(1),
+            "clear": In(1),
+            "acc": Out(32),
+        })
+
+    @property
+    def dot(self) -> MXDot:
+        return self._dot
+
+    @property
+    def latency(self) -> int:
+        return self._dot.latency + 1
+
+    def _infinities(self, m: Module):
+        """``(other_nan, pos_inf, neg_inf)`` of the block on the inputs: a NaN cause other
+        than infinite products (a NaN scale, a NaN element, ``inf * 0``), and whether a
+        product is ``+inf`` / ``-inf``; None when neither element format has infinities."""
+        dot = self._dot
+        fmts = (dot.a_fmt, dot.b_fmt)
+        if not any(isinstance(f, FloatSpec) and f.special == "ieee" for f in fmts):
+            return None
+        lanes = []
+        for side, fmt, word in (("a", dot.a_fmt, self.a), ("b", dot.b_fmt, self.b)):
+            if isinstance(fmt, IntSpec):
+                codes = [word[8 * i:8 * (i + 1)] for i in range(self._dot.k)]
+                lanes.append([(c[7], ~c.any(), Const(0, 1), Const(0, 1)) for c in codes])
+                continue
+            w, man = fmt.bits, fmt.man_bits
+            info = []
+            for i in range(self._dot.k):
+                code = word[w * i:w * (i + 1)]
+                exp, mant = code[man:w - 1], code[:man]
+                top = exp == (1 << fmt.exp_bits) - 1
+                if fmt.special == "ieee":
+                    nan, inf = top & mant.any(), top & ~mant.any()
+                elif fmt.special == "fn":
+                    nan, inf = top & (mant == (1 << man) - 1), Const(0, 1)
+                else:
+                    nan, inf = Const(0, 1), Const(0, 1)
+                info.append((code[w - 1], ~code[:w - 1].any(), nan, inf))
+            lanes.append(info)
+        causes = [self.a_scale == SCALE_NAN, self.b_scale == SCALE_NAN]
+        pos, neg = [], []
+        for (sa, za, na, ia), (sb, zb, nb, ib) in zip(*lanes):
+            causes += [na, nb, ia & zb, ib & za]
+            infinite = (ia | ib) & ~za & ~zb
+            pos.append(infinite & ~(sa ^ sb))
+            neg.append(infinite & (sa ^ sb))
+        flags = [Signal(name=n) for n in ("other_nan", "pos_inf", "neg_inf")]
+        m.d.comb += [flags[0].eq(Cat(*causes).any()), flags[1].eq(Cat(*pos).any()),
+                     flags[2].eq(Cat(*neg).any())]
+        return flags
+
+    def elaborate(self, platform):
+        m = Module()
+        dot = m.submodules.dot = self._dot
+        m.d.comb += [dot.a.eq(self.a), dot.a_scale.eq(self.a_scale), dot.b.eq(self.b),
+                     dot.b_scale.eq(self.b_scale), dot.valid.eq(self.valid)]
+        flags = self._infinities(m)
+        side = [self.clear] + (flags or [])
+        side = delay(m, side, dot.latency, "d")
+        clear = side[0]
+        width = dot.sum_width
+        negative = dot.sum[width - 1]
+        magnitude = Signal(width, name="block_mag")
+        exponent = Signal(signed(EXP_WIDTH + 2), name="block_exp")
+        m.d.comb += [magnitude.eq(Mux(negative, -dot.sum, dot.sum)),
+                     exponent.eq(dot.exp - dot.frac_bits)]
+        rounded = round_to_fp32(m, negative, magnitude, exponent, "block_rnd")
+        block = Signal(32, name="block")
+        if flags is None:
+            m.d.comb += block.eq(Mux(dot.nan, FP32_NAN, rounded))
+        else:
+            other_nan, pos_inf, neg_inf = side[1:]
+            infinite = ~other_nan & (pos_inf ^ neg_inf)
+            special = Mux(infinite, Cat(Const(FP32_INF, 31), neg_inf), FP32_NAN)
+            m.d.comb += block.eq(Mux(dot.nan, special, rounded))
+        base = Signal(32, name="acc_base")
+        m.d.comb += base.eq(Mux(clear, 0, self.acc))
+        total = add_fp32(m, base, block, "acc_add")
+        with m.If(dot.valid_out):
+            m.d.sync += self.acc.eq(total)
+        with m.Elif(clear):
+            m.d.sync += self.acc.eq(0)
         return m

@@ -39,7 +39,7 @@ def test_every_element_pair_type(a, b):
 
 def test_k32_mxfp4_and_the_vector_kinds():
     d, vectors = verify([], count=1500, seed=2)
-    assert d.params == {"a": "mxfp4", "b": "mxfp4", "k": 32, "pipeline": 0}
+    assert d.params == {"a": "mxfp4", "b": "mxfp4", "k": 32, "pipeline": 0, "accumulate": None}
     exp, nan, s = vectors.expected["exp"], vectors.expected["nan"], vectors.expected["sum"]
     largest = 32 * 12 * 12  # 32 products of 6 x 6 in units of 2^-2
     assert max(s) == largest and min(s) == -largest

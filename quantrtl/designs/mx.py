@@ -1,9 +1,14 @@
 """OCP Microscaling block dot products: ``mx-dot`` (``hw.mx.MXDot``), the exact ``k``-element
 dot product of an MX block of A with an MX block of B (MXFP4, MXFP6 E2M3/E3M2, MXFP8
-E4M3/E5M2, MXINT8 on each side), checked against ``golden.mx.block_dot``."""
+E4M3/E5M2, MXINT8 on each side), checked against ``golden.mx.block_dot``; with
+``accumulate=1`` (``hw.mx.MXDotFP32``) the blocks are summed in FP32, checked against
+``golden.mx.block_fp32`` added as ``golden.mx.dot_fp32`` adds."""
 
 from __future__ import annotations
 
+import struct
+
+import numpy as np
 import torch
 
 from quantrtl.designs.registry import register, register_report
@@ -12,11 +17,12 @@ from quantrtl.formal.reference import Reference, case_table, signed_value
 from quantrtl.formats.integer import IntSpec
 from quantrtl.formats.minifloat import MX_NAMES, MXSpec, parse_mx
 from quantrtl.golden import minifloat, mx
-from quantrtl.hw.mx import MXDot
+from quantrtl.hw.mx import MXDot, MXDotFP32
 from quantrtl.hw.rtl import from_component
 from quantrtl.sim.vectors import Vectors
 
-__all__ = ["MX_FORMATS", "mx_spec", "block_expected", "EXHAUSTIVE_LIMIT"]
+__all__ = ["MX_FORMATS", "mx_spec", "block_expected", "EXHAUSTIVE_LIMIT", "fp32_bits",
+           "SEQUENCE_KINDS"]
 
 MX_FORMATS = tuple(MX_NAMES)  # mxfp4, mxfp6-e2m3, mxfp6-e3m2, mxfp8-e4m3, mxfp8-e5m2, mxint8
 EXHAUSTIVE_LIMIT = 4096       # element-code pairs up to which k=1 is verified exhaustively
@@ -181,7 +187,12 @@ def _make_mx_dot(p: dict):
     k, pipeline = p["k"], p["pipeline"]
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 64:
         raise ValueError(f"parameter k takes a block size 1..64, got {k!r}")
+    if p["accumulate"] not in (None, 0, 1) or isinstance(p["accumulate"], bool):
+        raise ValueError(f"parameter accumulate takes 0 or 1, got {p['accumulate']!r}")
     a_spec, b_spec = mx_spec(p["a"], k), mx_spec(p["b"], k)
+    if p["accumulate"]:
+        return _make_mx_accumulate(p, a_spec, b_spec)
+    p["accumulate"] = None  # off: the labels of the exact block unit name no accumulator
     unit = MXDot(a_fmt=a_spec, b_fmt=b_spec, k=k, pipeline=pipeline)
     a_bits, b_bits = _bits(a_spec), _bits(b_spec)
     pairs = len(_all_codes(a_spec)) * len(_all_codes(b_spec))
@@ -231,6 +242,141 @@ def _make_mx_dot(p: dict):
     return from_component(unit, "mx_dot"), vectors, exhaustive_ok
 
 
+def fp32_bits(value) -> int:
+    """The FP32 bit pattern of a numpy/Python float as the unit outputs it: any NaN is
+    ``0x7FC00000`` (``hw.fp32.FP32_NAN``), everything else its binary32 encoding."""
+    value = np.float32(value)
+    if np.isnan(value):
+        return 0x7FC00000
+    return struct.unpack("<I", struct.pack("<f", value))[0]
+
+
+SEQUENCE_KINDS = ("random", "cancel", "overflow", "subnormal", "tie")
+
+
+def _scale_pair(total: int, gen: torch.Generator) -> tuple[int, int]:
+    """Two finite E8M0 codes (0..254) summing to ``total`` (clamped to 0..508)."""
+    total = max(0, min(2 * 254, total))
+    lo, hi = max(0, total - 254), min(254, total)
+    sa = int(torch.randint(lo, hi + 1, (1,), generator=gen))
+    return sa, total - sa
+
+
+def _negate(codes: list[int], spec: MXSpec) -> list[int]:
+    """The block with every element negated (MXINT8 -128: 127, the nearest)."""
+    if _is_int(spec):
+        return [127 if c == -128 else -c for c in codes]
+    return [c ^ (1 << (_bits(spec) - 1)) for c in codes]
+
+
+def _sequences(a_spec, b_spec, k, count, gen):
+    """``count`` blocks ``(a, sa, b, sb, starts)`` in runs of 1..12 (``starts``: the run's
+    first block, which the bench drives with ``clear``), each run of a kind of
+    ``SEQUENCE_KINDS``: random (``_random_blocks``' mixed kinds, NaN blocks among them),
+    cancel (blocks followed by their negations: sums back to +0 or near it), overflow
+    (largest-magnitude blocks scaled to about ``2^127``: accumulating passes ``2^128``,
+    then often a block of the other sign: ``inf - inf``), subnormal (blocks scaled to
+    about ``2^-149``: rounding and sums in the subnormal range), tie (single-product blocks
+    ``22 .. 27`` binades apart: additions that land halfway)."""
+    blocks_a, blocks_b = _Blocks(a_spec, k, gen), _Blocks(b_spec, k, gen)
+    frac = mx.element_fixed(torch.tensor([0]), a_spec)[1] + \
+        mx.element_fixed(torch.tensor([0]), b_spec)[1]
+    out = []
+
+    def bits(a, b):
+        integer, _ = mx.block_dot(torch.tensor(a), 127, torch.tensor(b), 127, a_spec, b_spec)
+        return abs(integer).bit_length()
+
+    t = 0
+    while len(out) < count:
+        kind = SEQUENCE_KINDS[t] if t < len(SEQUENCE_KINDS) else \
+            SEQUENCE_KINDS[int(torch.randint(len(SEQUENCE_KINDS), (1,), generator=gen))]
+        t += 1
+        n = int(torch.randint(1, 13, (1,), generator=gen))
+        run, top = [], None  # top: the exponent of the tie run's first block
+        if kind == "random":
+            run = [(a, sa, b, sb) for a, sa, b, sb in _random_blocks(a_spec, b_spec, k, n, gen)]
+        else:
+            for _ in range(n):
+                if kind == "tie" or bool(torch.rand(1, generator=gen) < 0.3):
+                    a = [0] * k  # a single nonzero product
+                    b = [0] * k
+                    lane = int(torch.randint(k, (1,), generator=gen))
+                    a[lane] = int(blocks_a.pick(blocks_a.finite, 1)[0])
+                    b[lane] = int(blocks_b.pick(blocks_b.finite, 1)[0])
+                else:
+                    sign = int(torch.randint(3, (1,), generator=gen))
+                    pool = "largest" if kind == "overflow" and sign != 2 else "random"
+                    a = blocks_a.block(pool, sign).tolist()
+                    b = blocks_b.block("random" if pool == "random" else pool,
+                                       sign).tolist()
+                width = bits(a, b)
+                jitter = int(torch.randint(-3, 4, (1,), generator=gen))
+                if kind == "overflow":
+                    target = 127 - width + jitter
+                elif kind == "subnormal":
+                    target = -149 - width + int(torch.randint(-8, 6, (1,), generator=gen))
+                elif kind == "tie" and top is not None:
+                    target = top - int(torch.randint(22, 28, (1,), generator=gen)) - width
+                else:
+                    target = int(torch.randint(-60, 60, (1,), generator=gen)) - width
+                    top = target + width
+                sa, sb = _scale_pair(254 + frac + target, gen)
+                run.append((a, sa, b, sb))
+                if kind == "cancel" and len(run) < n:
+                    run.append((a, sa, _negate(b, b_spec), sb))
+                if kind == "overflow" and bool(torch.rand(1, generator=gen) < 0.2):
+                    run.append((_negate(a, a_spec), sa, b, sb))
+        out += [(a, sa, b, sb, i == 0) for i, (a, sa, b, sb) in enumerate(run)]
+    return out[:count]
+
+
+def _make_mx_accumulate(p: dict, a_spec: MXSpec, b_spec: MXSpec):
+    unit = MXDotFP32(a_fmt=a_spec, b_fmt=b_spec, k=p["k"], pipeline=p["pipeline"])
+    a_bits, b_bits, latency, k = _bits(a_spec), _bits(b_spec), unit.latency, p["k"]
+
+    def vectors(mode, count, seed):
+        if mode == "exhaustive":
+            raise ValueError("mx-dot accumulate=1 has no exhaustive vectors (FP32 sums of "
+                             "block sequences): use random ones")
+        if mode != "random":
+            raise ValueError(f"unknown vector mode {mode!r}")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"random vectors need a positive count, got {count!r}")
+        gen = torch.Generator().manual_seed(seed)
+        blocks = _sequences(a_spec, b_spec, k, count, gen)
+        n = len(blocks)
+        valid = (torch.rand(n, generator=gen) < 0.85).int().tolist()
+        clear = [int(start) for *_, start in blocks]
+        # one synchronous reset at a seeded cycle r in the second half: the blocks in
+        # flight (r - latency + 1 .. r) are lost and the accumulator reads +0 after edge r
+        r = int(torch.randint(n // 2, n, (1,), generator=gen))
+        seen_valid, seen_clear = list(valid), list(clear)
+        for u in range(max(0, r - latency + 1), r + 1):
+            seen_valid[u], seen_clear[u] = 0, 0
+        if r - latency + 1 >= 0:
+            seen_clear[r - latency + 1] = 1
+        acc, expected = np.float32(0.0), []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for u, (a, sa, b, sb, _) in enumerate(blocks):
+                if seen_valid[u]:
+                    term = mx.block_fp32(torch.tensor(a), sa, torch.tensor(b), sb, a_spec,
+                                         b_spec)
+                    acc = np.float32((np.float32(0.0) if seen_clear[u] else acc) + term)
+                elif seen_clear[u]:
+                    acc = np.float32(0.0)
+                expected.append(fp32_bits(acc))
+        stim = {"a": [_pack(a, a_bits) for a, *_ in blocks],
+                "a_scale": [sa for _, sa, *_ in blocks],
+                "b": [_pack(b, b_bits) for _, _, b, *_ in blocks],
+                "b_scale": [sb for _, _, _, sb, _ in blocks], "valid": valid,
+                "clear": clear, "rst": [int(u == r) for u in range(n)]}
+        idle = {name: 0 for name in stim}
+        return Vectors(stim, {"acc": expected}, {"acc": False}, latency, idle, seed, mode)
+
+    return from_component(unit, "mx_dot_fp32"), vectors, False
+
+
 def _reference(design) -> Reference:
     """A behavioural reference from golden: each element's fixed-point value (minifloat: a
     case table of ``golden.minifloat.fixed_values``, with ``golden.minifloat.finite`` for
@@ -240,6 +386,9 @@ def _reference(design) -> Reference:
     registers that the reset clears. Combinational SAT (``p = 0``), else temporal
     induction of length ``p + 1``."""
     p, rtl = design.params, design.rtl
+    if p.get("accumulate"):
+        raise ValueError("prove has no reference for mx-dot accumulate=1 (an FP32 "
+                         "accumulator: it is verified by simulation against golden.mx)")
     k, pipeline = p["k"], p["pipeline"]
     specs = {"a": mx_spec(p["a"], k), "b": mx_spec(p["b"], k)}
     widths = {q.name: q.width for q in rtl.ports}
@@ -338,6 +487,9 @@ register(DesignSpec(
         Param("b", "choice", "mxfp4", "B's MX format", MX_FORMATS),
         Param("k", "int", 32, "elements per block, 1..64"),
         Param("pipeline", "int", 0, "register stages in the adder tree, 0..ceil(log2 k)"),
+        Param("accumulate", "int", None, "1: add each block into an FP32 accumulator "
+              "(round to nearest even; valid/clear; latency pipeline+1) instead of the exact "
+              "(sum, exp, nan); 0 or unset: the exact block result"),
     ), _make_mx_dot, reference=_reference,
     lint=((), ("a=mxfp8-e5m2", "b=mxfp8-e4m3", "k=8", "pipeline=3"),
           ("a=mxint8", "b=mxint8", "k=4", "pipeline=2"),
@@ -357,3 +509,4 @@ register_report(
                                                   "k": 32}, "INT8 MAC"),
     ReportRow("MXINT8 dot k=32", "mx-dot", {"a": "mxint8", "b": "mxint8", "k": 32},
               "INT8 MAC"))
+
