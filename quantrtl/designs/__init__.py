@@ -16,21 +16,26 @@ import importlib
 from quantrtl.designs.registry import (
     ARRAY_PES,
     DESIGNS,
+    PAIRS,
     PETypeSpec,
     array_pe,
     build,
+    get_pair,
     get_spec,
     lint_set,
+    pairs,
     provable,
     prove_set,
+    register_pair,
     report_rows,
     rigor_set,
 )
-from quantrtl.designs.spec import Design, DesignSpec, Param, ReportRow, parse_params
+from quantrtl.designs.spec import Design, DesignSpec, FormatPair, Param, ReportRow, parse_params
 
 __all__ = ["Param", "Design", "DesignSpec", "ReportRow", "PETypeSpec", "DESIGNS",
            "ARRAY_PES", "build", "get_spec", "parse_params", "array_pe", "lint_set",
-           "prove_set", "rigor_set", "report_rows", "provable"]
+           "prove_set", "rigor_set", "report_rows", "provable", "FormatPair", "PAIRS",
+           "pairs", "get_pair", "register_pair"]
 
 # Registration order is the order the CLI lists designs in and the report's row order;
 # ``array`` comes last because its help names every registered PE type.

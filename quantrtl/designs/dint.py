@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import torch
 
-from quantrtl.designs.registry import PETypeSpec, register, register_pe, register_report
-from quantrtl.designs.spec import DesignSpec, Param, ReportRow
+from quantrtl.designs.mac import int_acts
+from quantrtl.designs.registry import (
+    PETypeSpec,
+    register,
+    register_pair,
+    register_pe,
+    register_report,
+)
+from quantrtl.designs.spec import DesignSpec, FormatPair, Param, ReportRow
 from quantrtl.formal.mac import dint_operands, mac_reference
 from quantrtl.formal.step import dint_terms, step_reference
 from quantrtl.formats.dint import parse_dint
 from quantrtl.golden.arith import OVERFLOW_MODES
-from quantrtl.golden.dint import DIntFormat, mac_trace as dint_trace
+from quantrtl.golden.dint import (
+    DIntFormat,
+    decode as dint_decode,
+    mac_trace as dint_trace,
+    quantize as dint_quantize,
+)
 from quantrtl.golden.integer import parse_int_format
 from quantrtl.hw.dint import DIntMAC
 from quantrtl.hw.pe_formats import DIntArrayPE
@@ -94,3 +106,23 @@ register_pe(PETypeSpec("dint", _dint_pe,
 
 # W4A8: against the INT8 MAC with the same 24-bit accumulator
 register_report(ReportRow("dINT4xINT8 MAC", "dint-mac", {"acc": 24}, "INT8 MAC"))
+
+
+# -- format pair for ``quantrtl explore``: dINT4 weights x INT8 activations (W4A8) -----------
+
+def _dint_pair(name: str) -> FormatPair:
+    spec = parse_dint(name)
+    fmt = DIntFormat(spec.bits, spec.denormals)
+    calibrate, quantize = int_acts(8)
+
+    def weights(w):  # per output channel, golden.dint's clip search
+        codes, scale = dint_quantize(w, fmt, axis=0)
+        return dint_decode(codes, fmt), scale, codes
+
+    return FormatPair(f"{name}xint8", name, "int8", fmt.bits,
+                      (("pe", "dint"), ("a", "int8"), ("b", name)), weights, calibrate,
+                      quantize, lambda x_codes, w_codes: (x_codes, w_codes.T),
+                      acc_scale=1 << spec.frac_bits)
+
+
+register_pair(_dint_pair("dint4"))

@@ -3,19 +3,33 @@ generated design is compared with, and the ``int`` array PE type."""
 
 from __future__ import annotations
 
-from quantrtl.designs.registry import PETypeSpec, register, register_pe, register_report
-from quantrtl.designs.spec import DesignSpec, Param, ReportRow
+import torch
+
+from quantrtl.designs.registry import (
+    PETypeSpec,
+    register,
+    register_pair,
+    register_pe,
+    register_report,
+)
+from quantrtl.designs.spec import DesignSpec, FormatPair, Param, ReportRow
 from quantrtl.formal.mac import int_operands, mac_reference
 from quantrtl.formal.step import int_terms, step_reference
 from quantrtl.golden.arith import OVERFLOW_MODES
-from quantrtl.golden.integer import IntFormat, parse_int_format
+from quantrtl.golden.integer import (
+    IntFormat,
+    QuantParams,
+    compute_qparams,
+    parse_int_format,
+    quantize as int_quantize,
+)
 from quantrtl.hw.mac import IntMAC, check_mac_params
 from quantrtl.hw.pe import IntPE
 from quantrtl.hw.rtl import RTL, from_component
 from quantrtl.sim.gemm import IntOperands
 from quantrtl.sim.vectors import Vectors, mac_vectors
 
-__all__ = ["baseline_mac_verilog", "mac_vectors_of"]
+__all__ = ["baseline_mac_verilog", "mac_vectors_of", "int_acts"]
 
 
 def mac_vectors_of(a: IntFormat, b: IntFormat, acc: int, overflow: str, latency: int):
@@ -120,3 +134,48 @@ def _mac_rows(label: str, a: str, b: str, acc: int) -> tuple[ReportRow, ReportRo
 register_report(*_mac_rows("INT4 MAC", "int4", "int4", 16),
                 *_mac_rows("INT4xINT8 MAC", "int4", "int8", 24),
                 *_mac_rows("INT8 MAC", "int8", "int8", 24))
+
+
+# -- format pairs for ``quantrtl explore`` (weights x activations on pe=int) ------------------
+
+def int_acts(bits: int):
+    """``(calibrate_acts, quantize_acts)`` of symmetric per-tensor ``INT<bits>`` activations
+    (``golden.integer``: scale = max|x| / qmax over the calibration set, saturating)."""
+    fmt = IntFormat(bits)
+
+    def calibrate(x):
+        return compute_qparams(x, fmt).scale.reshape(())
+
+    def quantize(x, scale):
+        q = int_quantize(x, fmt, QuantParams(scale, torch.zeros((), dtype=torch.int64)))
+        return q.to(torch.float64), q
+
+    return calibrate, quantize
+
+
+def _int_weights(bits: int):
+    """Per-output-channel symmetric min/max ``INT<bits>`` weights (``golden.integer``)."""
+    fmt = IntFormat(bits)
+
+    def quantize(w):
+        qp = compute_qparams(w, fmt, axis=0)
+        codes = int_quantize(w, fmt, qp)
+        return codes.to(torch.float64), qp.scale, codes
+
+    return quantize
+
+
+def _int_lanes(x_codes, w_codes):
+    return x_codes, w_codes.T
+
+
+def _int_pair(w_bits: int, a_bits: int) -> FormatPair:
+    calibrate, quantize = int_acts(a_bits)
+    return FormatPair(f"int{w_bits}xint{a_bits}", f"int{w_bits}", f"int{a_bits}", w_bits,
+                      (("pe", "int"), ("a", f"int{a_bits}"), ("b", f"int{w_bits}")),
+                      _int_weights(w_bits), calibrate, quantize, _int_lanes)
+
+
+register_pair(_int_pair(8, 8))
+register_pair(_int_pair(4, 4))
+register_pair(_int_pair(4, 8))

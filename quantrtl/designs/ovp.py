@@ -7,15 +7,29 @@ from dataclasses import replace
 
 import torch
 
-from quantrtl.designs.registry import PETypeSpec, register, register_pe, register_report
-from quantrtl.designs.spec import DesignSpec, Param, ReportRow
+from quantrtl.designs.mac import int_acts
+from quantrtl.designs.registry import (
+    PETypeSpec,
+    register,
+    register_pair,
+    register_pe,
+    register_report,
+)
+from quantrtl.designs.spec import DesignSpec, FormatPair, Param, ReportRow
 from quantrtl.formal.combinational import combinational_reference
 from quantrtl.formal.mac import mac_reference, ovp_operands
 from quantrtl.formal.ovp_cell import ovp_step_reference
 from quantrtl.formal.reference import signed_value
 from quantrtl.formats.ovp import NIBBLE_ORDERS, OVP_NAMES, parse_ovp
 from quantrtl.golden.arith import OVERFLOW_MODES, mac_trace
-from quantrtl.golden.ovp import OVPFormat, decode, decode_exp_int, encode, pack_bytes
+from quantrtl.golden.ovp import (
+    OVPFormat,
+    decode,
+    decode_exp_int,
+    encode,
+    pack_bytes,
+    quantize as ovp_quantize,
+)
 from quantrtl.hw.ovp import OVPPE, OVPPairDecoder, OVPParams
 from quantrtl.hw.ovp_encoder import OVPPairEncoder
 from quantrtl.hw.pe_formats import OVPArrayPE
@@ -288,3 +302,44 @@ register_report(
               "INT8 MAC"),
     ReportRow("OVP8 PE (acc 32, 4-bit split)", "ovp-pe",
               {"w": "ovp8", "act": "ovp8", "acc": 32, "split": "1"}, "OVP8 PE (acc 32)"))
+
+
+# -- format pairs for ``quantrtl explore``: OVP4 weights x OVP4 or INT8 activations ----------
+# Lanes as pe=ovp reads them: one pair per lane, element 2k in the low half (low-first).
+
+def _pair_lanes(codes, bits: int):
+    """``[..., K]`` element codes -> ``[..., K / 2]`` packed pair lanes."""
+    mask = (1 << bits) - 1
+    return (codes[..., 0::2] & mask) | ((codes[..., 1::2] & mask) << bits)
+
+
+def _ovp_pair(acts: str) -> FormatPair:
+    _, fmt = ovp_formats("ovp4")
+
+    def weights(w):  # per output channel, pairs along K, golden.ovp's clip search
+        codes, scale = ovp_quantize(w, fmt, axis=0)
+        return decode(codes, fmt).to(torch.float64), scale, codes
+
+    if acts == "int8":
+        calibrate, quantize = int_acts(8)
+        a_bits = 8
+    else:
+        a_bits = 4
+
+        def calibrate(x):  # one scale per tensor, golden.ovp's clip search
+            return ovp_quantize(x, fmt, axis=None)[1].reshape(())
+
+        def quantize(x, scale):
+            codes = encode(x / scale, fmt)
+            return decode(codes, fmt).to(torch.float64), codes
+
+    def lanes(x_codes, w_codes):
+        return _pair_lanes(x_codes, a_bits), _pair_lanes(w_codes, 4).T
+
+    return FormatPair(f"ovp4x{acts}", "ovp4", acts, 4,
+                      (("pe", "ovp"), ("a", acts), ("b", "ovp4")), weights, calibrate,
+                      quantize, lanes)
+
+
+register_pair(_ovp_pair("ovp4"))
+register_pair(_ovp_pair("int8"))

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from quantrtl.designs.spec import Design, DesignSpec, ReportRow, parse_params
+from quantrtl.designs.spec import Design, DesignSpec, FormatPair, ReportRow, parse_params
 
 __all__ = ["DESIGNS", "ARRAY_PES", "REPORT_ROWS", "PETypeSpec", "register", "register_pe",
            "register_report", "get_spec", "array_pe", "build", "lint_set", "prove_set",
-           "rigor_set", "report_rows", "provable"]
+           "rigor_set", "report_rows", "provable", "PAIRS", "register_pair", "pairs",
+           "get_pair"]
 
 DESIGNS: dict[str, DesignSpec] = {}
 REPORT_ROWS: list[ReportRow] = []
@@ -46,6 +47,30 @@ def register_pe(spec: PETypeSpec) -> PETypeSpec:
         raise ValueError(f"PE type {spec.name} is registered twice")
     ARRAY_PES[spec.name] = spec
     return spec
+
+
+PAIRS: dict[str, FormatPair] = {}
+
+
+def register_pair(pair: FormatPair) -> FormatPair:
+    """Make a weights x activations pair available to ``quantrtl explore``."""
+    if pair.name in PAIRS:
+        raise ValueError(f"format pair {pair.name} is registered twice")
+    PAIRS[pair.name] = pair
+    return pair
+
+
+def pairs() -> tuple[FormatPair, ...]:
+    """Every registered format pair, in registration order."""
+    return tuple(PAIRS.values())
+
+
+def get_pair(name: str) -> FormatPair:
+    try:
+        return PAIRS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown format pair {name!r} (choose from {', '.join(PAIRS)})") \
+            from None
 
 
 def register_report(*rows: ReportRow):

@@ -18,7 +18,7 @@ from quantrtl.formats.integer import parse_int
 from quantrtl.hw.rtl import RTL
 from quantrtl.sim.vectors import Vectors
 
-__all__ = ["Param", "Design", "DesignSpec", "ReportRow", "parse_params"]
+__all__ = ["Param", "Design", "DesignSpec", "ReportRow", "FormatPair", "parse_params"]
 
 INT_LIMIT = 2**31 - 1  # no integer parameter comes near; larger ones stop before any RTL
 
@@ -88,6 +88,39 @@ class ReportRow:
     design: str
     params: dict
     baseline: str | None
+
+
+@dataclass(frozen=True)
+class FormatPair:
+    """A weights x activations format pair that ``quantrtl explore`` can give a linear layer
+    ``Y = X W^T`` (``W [N, K]``, ``X [T, K]``), and the array PE that runs it.
+
+    * ``quantize_weights(w) -> (values, scale, codes)``: ``w`` float64 ``[N, K]``; ``values``
+      float64 in units of ``scale`` (``[N, 1]``, per output channel), so ``values * scale``
+      is the quantized weight; ``codes`` int64, what the PE's B lanes are built from.
+    * ``calibrate_acts(x) -> scale``: one 0-d float64 scale for activations like ``x``
+      (float64 ``[T, K]``; static, per tensor).
+    * ``quantize_acts(x, scale) -> (values, codes)``: ``x`` float64 ``[..., K]``.
+    * ``lanes(x_codes [M, K], w_codes [N, K]) -> (A [M, K'], B [K', N])``: lane codes of
+      ``systolic-array`` with ``array`` (A activations, B weights); its golden operand kind's
+      ``product(A, B)`` equals ``acc_scale * (x_values @ w_values.T)`` exactly.
+    * ``weight_bits``: storage bits per weight code (scales not included).
+    """
+
+    name: str                 # "int4xint8": weights x activations, lower case
+    weights: str              # weight format name
+    acts: str                 # activation format name
+    weight_bits: int
+    array: tuple[tuple[str, str], ...]  # systolic-array parameters of its PE: pe=, a=, b=
+    quantize_weights: Callable = field(repr=False)
+    calibrate_acts: Callable = field(repr=False)
+    quantize_acts: Callable = field(repr=False)
+    lanes: Callable = field(repr=False)
+    acc_scale: int = 1        # the accumulator holds sum(x * w) * acc_scale (dINT: 2^frac)
+
+    @property
+    def label(self) -> str:
+        return f"{self.weights.upper()}x{self.acts.upper()}"
 
 
 ParamSets = tuple[tuple[str, ...], ...]
