@@ -42,7 +42,14 @@ from quantrtl.base.cache import (
     write_entry,
 )
 from quantrtl.base.errors import ToolError
-from quantrtl.base.tools import YOWASP_TOOLS, require_tool, run_tool, tool_versions, yosys_share
+from quantrtl.base.tools import (
+    YOWASP_TOOLS,
+    progress,
+    require_tool,
+    run_tool,
+    tool_versions,
+    yosys_share,
+)
 from quantrtl.hw.rtl import RTL, Port
 from quantrtl.synth.targets import Target, get_target
 from quantrtl.synth.wrapper import WRAPPER_TOP, wrapper_verilog
@@ -85,6 +92,7 @@ def _run(tool: str, args: list[str], log: Path, what: str, keep_dir: Path):
     """Run a tool in the folder of ``log``; on failure keep its log under ``keep_dir`` (the
     work folder is removed) and raise ``ToolError``."""
     require_tool(tool, design=what, log=keep_dir / f"{tool}-missing.log")
+    progress(f"{tool}: {what} ...")
     try:
         proc = run_tool(tool, args, cwd=log.parent, log=log, design=what)
         failure = None if proc.returncode == 0 else f"{tool} failed ({what}, exit " \

