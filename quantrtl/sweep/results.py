@@ -121,6 +121,7 @@ def summarize(records: list[dict]) -> dict:
             "fmax_max": fmax[-1] if fmax else None,
             "luts": luts[0] if len(luts) == 1 else (luts or None),
             "ffs": ok[0]["ffs"] if ok else None, "dsps": ok[0]["dsps"] if ok else None,
+            "rtl_sha": sorted({r["rtl_sha"] for r in ok}),
         })
     comparisons = []
     for a, b in itertools.combinations(points, 2):

@@ -55,6 +55,7 @@ def run_sweep(spec_path: Path, out: Path, *, scheduler: str | None = None,
     check_output_folder(out, results.WRITER, force=force)
     check_cache()
     params = {p.label: p.params for p in spec.points}
+    prov = provenance()  # what the jobs are started from
     log = results.ResultsLog(results.start(out, spec_text, force=force))
     done: dict[str, dict] = {}
     started = time.monotonic()
@@ -73,7 +74,7 @@ def run_sweep(spec_path: Path, out: Path, *, scheduler: str | None = None,
     with connect(scheduler, workers, timeout) as client:
         execute(client, jobs, on_record, retries=retries)
     records = [done[j.key] for j in jobs]
-    summary = {**results.summarize(records), "provenance": provenance(),
+    summary = {**results.summarize(records), "provenance": prov,
                "spec": str(spec_path)}
     charts = results.finish(out, spec_text, records, summary, force=force)
     print(f"sweep written to {out}/ (results.jsonl, summary.json, report.md"
