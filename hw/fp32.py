@@ -39,38 +39,45 @@ def trailing_zeros(m: Module, value, name: str) -> Signal:
     return out
 
 
-def round_to_fp32(m: Module, sign, magnitude, exponent, name: str) -> Signal:
+def round_to_fp32(m: Module, sign, magnitude, exponent, name: str, *,
+                  min_exponent: int | None = None) -> Signal:
     """The FP32 pattern of ``(-1)^sign * magnitude * 2^exponent``.
 
-    ``magnitude``: unsigned, any width ``W``; ``exponent``: signed, any width. Rounded once
-    to nearest, ties to even, onto the quantum ``2^max(e_top - 23, -149)`` (``e_top`` the
-    exponent of the leading one); a rounded magnitude of ``2^128`` or more gives ``±inf``;
-    ``magnitude = 0`` gives ``±0`` with ``sign`` (a nonzero value that rounds to 0 keeps its
-    sign too). Datapath: bit length ``L`` of the magnitude, right shift ``s = max(L - 24,
-    -149 - exponent)`` (a left shift when negative: the value is exact), guard bit and
-    sticky (from the trailing-zero count), ``+1`` on ``guard & (sticky | lsb)``, then
-    ``((exponent + s + 149) << 23) + rounded`` as an integer, so that a carry out of the
-    significand or out of the subnormal range steps the exponent field."""
+    ``magnitude``: unsigned, any width ``W``; ``exponent``: signed, any width, at least
+    ``min_exponent`` (default: the smallest its width holds; a tighter bound makes the
+    shifter and sticky logic smaller). Rounded once to nearest, ties to even, onto the
+    quantum ``2^max(e_top - 23, -149)`` (``e_top`` the exponent of the leading one); a
+    rounded magnitude of ``2^128`` or more gives ``±inf``; ``magnitude = 0`` gives ``±0``
+    with ``sign`` (a nonzero value that rounds to 0 keeps its sign too). Datapath: bit
+    length ``L`` of the magnitude, right shift ``s = max(L - 24, -149 - exponent)`` (of
+    the magnitude with 23 zero bits appended, so a negative ``s`` is an exact left shift),
+    guard bit, sticky from the trailing-zero count of the bits that can fall below the
+    guard, ``+1`` on ``guard & (sticky | lsb)``, then ``((exponent + s + 149) << 23) +
+    rounded`` as an integer, so that a carry out of the significand or out of the
+    subnormal range steps the exponent field."""
     width = len(magnitude)
-    e_width = max(len(exponent), (width + 200).bit_length()) + 2
+    if min_exponent is None:
+        min_exponent = -(1 << (len(exponent) - 1))
+    max_shift = max(width - (MAN_BITS + 1), SUBNORMAL_LSB - min_exponent)
+    t_max = max_shift + MAN_BITS
+    e_width = max(len(exponent), (abs(min_exponent) + width + 200).bit_length()) + 2
     length = bit_length(m, magnitude, f"{name}_len")
-    tz = trailing_zeros(m, magnitude, f"{name}_tz")
     shift = Signal(signed(e_width), name=f"{name}_shift")
     by_length = length - (MAN_BITS + 1)
     floor = Signal(signed(e_width), name=f"{name}_floor")  # -149 - exponent
-    m.d.comb += floor.eq(SUBNORMAL_LSB - exponent)
-    m.d.comb += shift.eq(Mux(by_length > floor, by_length, floor))
-    # the magnitude with 23 zeros below it, so that every shift is a right shift
-    padded = Cat(Const(0, MAN_BITS), magnitude)
-    t_max = width + MAN_BITS + 1
+    m.d.comb += [floor.eq(SUBNORMAL_LSB - exponent),
+                 shift.eq(Mux(by_length > floor, by_length, floor))]
+    # s + 23 >= 0 unless the magnitude is 0 (then the output is 0 whatever t is)
     t = Signal(range(t_max + 1), name=f"{name}_t")
-    t_raw = shift + MAN_BITS
-    m.d.comb += t.eq(Mux(t_raw < 0, 0, Mux(t_raw > t_max, t_max, t_raw)))
+    m.d.comb += t.eq(shift + MAN_BITS)
     window = Signal(MAN_BITS + 2, name=f"{name}_window")  # {kept 24 bits, guard}
-    m.d.comb += window.eq(Cat(Const(0, 1), padded) >> t)
+    m.d.comb += window.eq(Cat(Const(0, MAN_BITS + 1), magnitude) >> t)
     guard, kept = window[0], window[1:]
     sticky = Signal(name=f"{name}_sticky")
-    m.d.comb += sticky.eq(magnitude.any() & (tz + MAN_BITS + 1 < t))
+    low = min(width, t_max - (MAN_BITS + 1))  # magnitude bits that can fall below the guard
+    if low > 0:
+        tz = trailing_zeros(m, magnitude[:low], f"{name}_tz")
+        m.d.comb += sticky.eq(tz + MAN_BITS + 1 < t)
     rounded = Signal(MAN_BITS + 2, name=f"{name}_rounded")
     m.d.comb += rounded.eq(kept + (guard & (sticky | kept[0])))
     field = Signal(signed(e_width), name=f"{name}_field")
@@ -123,9 +130,10 @@ def add_fp32(m: Module, x, y, name: str) -> Signal:
     subtract = a_sign ^ b_sign
     m.d.comb += total.eq(Mux(subtract, a_ext - b_aligned, a_ext + b_aligned))
     exponent = Signal(signed(10), name=f"{name}_exp")
-    m.d.comb += exponent.eq(a_eff - (127 + MAN_BITS + 3))
+    lsb = 127 + MAN_BITS + 3  # the sum's units: 2^(e_A - 153), e_A >= 1
+    m.d.comb += exponent.eq(a_eff - lsb)
     sign = Mux(total.any(), a_sign, a_sign & b_sign)
-    rounded = round_to_fp32(m, sign, total, exponent, f"{name}_rnd")
+    rounded = round_to_fp32(m, sign, total, exponent, f"{name}_rnd", min_exponent=1 - lsb)
     out = Signal(32, name=name)
     nan = x_nan | y_nan | (x_inf & y_inf & (x_sign != y_sign))
     inf_sign = Mux(x_inf, x_sign, y_sign)

@@ -381,7 +381,8 @@ class MXDotFP32(wiring.Component):
         exponent = Signal(signed(EXP_WIDTH + 2), name="block_exp")
         m.d.comb += [magnitude.eq(Mux(negative, -dot.sum, dot.sum)),
                      exponent.eq(dot.exp - dot.frac_bits)]
-        rounded = round_to_fp32(m, negative, magnitude, exponent, "block_rnd")
+        rounded = round_to_fp32(m, negative, magnitude, exponent, "block_rnd",
+                                min_exponent=-2 * SCALE_BIAS - dot.frac_bits)
         block = Signal(32, name="block")
         if flags is None:
             m.d.comb += block.eq(Mux(dot.nan, FP32_NAN, rounded))
