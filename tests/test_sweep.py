@@ -150,6 +150,7 @@ def test_unreachable_scheduler_is_a_bounded_error(tmp_path, capsys):
     assert status == 2
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 3 s" in io.err
     assert time.monotonic() - started < 30
+    assert not (tmp_path / "out").exists()
 
 
 def test_out_folder_quantrtl_did_not_write_is_refused(tmp_path, capsys):

@@ -2,11 +2,12 @@
 
 Order of work: the spec is read and checked (``spec.load_spec``: every design point built,
 every target, variant and flag set checked), the jobs expanded (``jobs.expand``), the
-output folder and the cache checked, and only then the Dask cluster started or reached
-(``engine.connect``). Each finished job's record is appended to ``results.jsonl`` and
-reported on stderr as ``[i/n] <job>: <result>``; at the end the folder gets the summary,
-``report.md`` and the charts (``results.finish``). Failed jobs do not stop the others;
-``run_sweep`` then raises ``ToolError`` (exit status 3) after writing everything.
+output folder and the cache checked, the Dask cluster started or reached
+(``engine.connect``), and only then the output folder (re)started. Each finished job's
+record is appended to ``results.jsonl`` and reported on stderr as ``[i/n] <job>:
+<result>``; at the end the folder gets the summary, ``report.md`` and the charts
+(``results.finish``). Failed jobs do not stop the others; ``run_sweep`` then raises
+``ToolError`` (exit status 3) after writing everything.
 """
 
 from __future__ import annotations
@@ -45,23 +46,21 @@ def _describe(record: dict) -> str:
     return f"{record['luts']} LUTs{fmax}{cached}"
 
 
-def run_sweep(spec_path: Path, out: Path, *, scheduler: str | None = None,
+def run_sweep(spec_path: Path, out: Path | str, *, scheduler: str | None = None,
               workers: int | None = None, retries: int = 1, timeout: float = 20.0,
               force: bool = False) -> dict:
     """Run the sweep of ``spec_path`` into ``out`` (module docstring); returns the
     summary."""
     spec, jobs = plan(spec_path)
+    out = Path(out)
     spec_text = Path(spec_path).read_text()
     check_output_folder(out, results.WRITER, force=force)
     check_cache()
     params = {p.label: p.params for p in spec.points}
     prov = provenance()  # what the jobs are started from
-    log = results.ResultsLog(results.start(out, spec_text, force=force))
+    log = results.ResultsLog(out / "results.jsonl")
     done: dict[str, dict] = {}
     started = time.monotonic()
-    where = scheduler or f"a local cluster of {workers or 'one worker per core'}"
-    print(f"sweep {spec_path}: {len(jobs)} jobs on {where}; results in {out}/results.jsonl",
-          file=sys.stderr, flush=True)
 
     def on_record(job, record):
         if record.get("params") is None:
@@ -71,7 +70,12 @@ def run_sweep(spec_path: Path, out: Path, *, scheduler: str | None = None,
         print(f"[{len(done)}/{len(jobs)} {time.monotonic() - started:.0f}s] {job.name()}: "
               f"{_describe(record)}", file=sys.stderr, flush=True)
 
-    with connect(scheduler, workers, timeout) as client:
+    with connect(scheduler, workers, timeout) as client:  # the folder starts once it is up
+        results.start(out, spec_text, force=force)
+        where = scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])}"
+        print(f"sweep {spec_path}: {len(jobs)} jobs on {where}; results in "
+              f"{out}/results.jsonl", file=sys.stderr, flush=True)
+        started = time.monotonic()
         execute(client, jobs, on_record, retries=retries)
     records = [done[j.key] for j in jobs]
     summary = {**results.summarize(records), "provenance": prov,
