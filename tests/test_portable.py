@@ -1,7 +1,8 @@
 """Portable Verilog: every registered design, driven by a plain-Verilog testbench that
 declares ``reg rst = 1;`` (``quantrtl.designs.xcheck``), shows no X on any output from the
 first cycle on, under Icarus in Verilog-2005 and SystemVerilog mode, and under Verilator
-gives the same output trace whatever random values fill uninitialised state."""
+gives the same output trace whatever random values fill uninitialised state, and the same
+trace as Icarus."""
 
 import re
 from pathlib import Path
@@ -95,6 +96,8 @@ def test_same_trace_under_verilator_whatever_the_initial_fill(case, tmp_path):
     for fill, trace in zip(("ones", "random 7", "random 8"), traces[1:]):
         assert trace == traces[0], f"{_id(case)}: trace with {fill} initial fill differs " \
                                    f"from zeros (seed {SEED})"
+    icarus = _verdict(_icarus(tmp_path, rtl, "-g2012"), f"{_id(case)} icarus seed {SEED}")
+    assert icarus == traces[0], f"{_id(case)}: Icarus and Verilator traces differ (seed {SEED})"
 
 
 _PORTABLE_TRIGGER = re.compile(

@@ -1,11 +1,13 @@
 """A plain-Verilog X-check testbench for a generated unit (no cocotb, no testbench help).
 
 The bench declares ``reg rst = 1;`` and every other input as a ``reg`` initialised to 0,
-holds reset for ``reset_cycles`` clock cycles, then drives every input with seeded
-``$random`` values (``rst`` stays low). At every falling clock edge, from the first cycle
+holds reset for ``reset_cycles`` clock cycles, then drives every input with values from a
+seeded 32-bit xorshift generator written in the bench (not ``$random``, whose sequence
+differs between simulators; ``rst`` stays low). At every falling clock edge, from the first cycle
 on, it checks each output for X or Z bits and prints one ``TRACE`` line with the cycle and
-every output in hex (a two-state simulator such as Verilator cannot show X: two runs with
-different random fills of uninitialised state must print the same trace instead). It ends
+every output in hex, the same under every simulator for a design that behaves the same
+(a two-state simulator such as Verilator cannot show X: runs with different random fills of
+uninitialised state must print the same trace instead). It ends
 with ``XCHECK PASS`` or ``XCHECK FAIL <count>``.
 
 A combinational unit (no ``clk`` port) is sampled on the bench's own clock the same way.
@@ -20,10 +22,13 @@ __all__ = ["TB_TOP", "xcheck_testbench"]
 TB_TOP = "xcheck_tb"
 
 
-def _random_value(width: int) -> str:
-    words = -(-width // 32)
-    parts = ", ".join("$random(seed)" for _ in range(words))
-    return f"{{{parts}}}" if words > 1 else parts
+def _randomize(name: str, width: int) -> list[str]:
+    """Statements that fill ``name`` with random bits, one xorshift step per 32-bit word, in
+    a fixed order (the order of the operands of one expression is up to the simulator)."""
+    if width <= 32:
+        return [f"      {name} = xcheck_random(0);"]
+    return [f"      {name}[{min(width, lo + 32) - 1}:{lo}] = xcheck_random(0);"
+            for lo in range(0, width, 32)]
 
 
 def xcheck_testbench(rtl: RTL, *, cycles: int = 200, reset_cycles: int = 3,
@@ -35,6 +40,9 @@ def xcheck_testbench(rtl: RTL, *, cycles: int = 200, reset_cycles: int = 3,
     ports = rtl.ports
     clocked = rtl.clocked
     inputs = [p for p in ports if p.direction == "input" and p.name not in ("clk", "rst")]
+    clash = [p.name for p in ports if p.name.startswith("xcheck_")]
+    if clash:
+        raise ValueError(f"{rtl.top}: port names clash with the bench's: {', '.join(clash)}")
     outputs = [p for p in ports if p.direction == "output"]
     if not outputs:
         raise ValueError(f"{rtl.top} has no outputs to check")
@@ -49,20 +57,32 @@ def xcheck_testbench(rtl: RTL, *, cycles: int = 200, reset_cycles: int = 3,
     conns = ([".clk(clk)", ".rst(rst)"] if clocked else []) + \
         [f".{p.name}({p.name})" for p in inputs + outputs]
     lines.append(f"  {rtl.top} dut (" + ", ".join(conns) + ");")
-    lines += ["  integer cycle = 0;", "  integer errors = 0;", f"  integer seed = {seed};",
+    if not 0 < seed < 2**32:
+        raise ValueError(f"seed must be 1..2^32-1, got {seed}")
+    lines += ["  integer xcheck_cycle = 0;", "  integer xcheck_errors = 0;",
+              f"  reg [31:0] xcheck_state = {seed};",
+              "  // xorshift32: the next random word (the argument is unused)",
+              "  function [31:0] xcheck_random(input dummy);",
+              "    begin",
+              "      xcheck_state = xcheck_state ^ (xcheck_state << 13);",
+              "      xcheck_state = xcheck_state ^ (xcheck_state >> 17);",
+              "      xcheck_state = xcheck_state ^ (xcheck_state << 5);",
+              "      xcheck_random = xcheck_state;",
+              "    end",
+              "  endfunction",
               "  always #5 clk = ~clk;", "  always @(negedge clk) begin"]
     for p in outputs:
-        lines.append(f"    if ((^{p.name}) === 1'bx) begin errors = errors + 1; "
-                     f"$display(\"X on {p.name} at cycle %0d: %h\", cycle, {p.name}); end")
+        lines.append(f"    if ((^{p.name}) === 1'bx) begin xcheck_errors = xcheck_errors + 1; "
+                     f"$display(\"X on {p.name} at cycle %0d: %h\", xcheck_cycle, {p.name}); end")
     trace = " ".join(f"{p.name}=%h" for p in outputs)
-    lines.append(f"    $display(\"TRACE %0d {trace}\", cycle, "
+    lines.append(f"    $display(\"TRACE %0d {trace}\", xcheck_cycle, "
                  + ", ".join(p.name for p in outputs) + ");")
-    lines += ["    cycle = cycle + 1;",
-              f"    if (cycle >= {reset_cycles}) begin", "      rst = 0;"]
-    lines += [f"      {p.name} = {_random_value(p.width)};" for p in inputs]
+    lines += ["    xcheck_cycle = xcheck_cycle + 1;",
+              f"    if (xcheck_cycle >= {reset_cycles}) begin", "      rst = 0;"]
+    lines += [s for p in inputs for s in _randomize(p.name, p.width)]
     lines += ["    end",
-              f"    if (cycle == {cycles}) begin",
-              "      if (errors == 0) $display(\"XCHECK PASS\");",
-              "      else $display(\"XCHECK FAIL %0d\", errors);",
+              f"    if (xcheck_cycle == {cycles}) begin",
+              "      if (xcheck_errors == 0) $display(\"XCHECK PASS\");",
+              "      else $display(\"XCHECK FAIL %0d\", xcheck_errors);",
               "      $finish;", "    end", "  end", "endmodule", ""]
     return "\n".join(lines)
