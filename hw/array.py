@@ -14,8 +14,8 @@ result streams are ``always_ready`` and must be taken when ``valid``.
   lanes), ``b`` = row ``k`` of ``B`` (``C`` lanes), ``mode`` (PE modes only), ``last``
   (the tile's final step; the next transfer starts a new tile). ``ready`` is high except
   for a step with ``last`` that arrives fewer than ``max(R, C)`` cycles after the previous
-  tile's ``last`` (results are still being read); tiles of ``K >= max(R, C)`` steps flow
-  back to back.
+  tile's ``last`` (results are still being read), so it depends combinationally on the
+  payload's ``last`` bit; tiles of ``K >= max(R, C)`` steps flow back to back.
 * ``o`` (out): the tile's rows, ``R`` consecutive transfers starting ``C + pipeline``
   cycles after its ``last`` was accepted: ``c`` = ``C[r, :]`` (``C`` lanes of
   ``acc_width`` bits, two's complement when ``pe.acc_signed``) in the low bits, ``row = r``
@@ -32,10 +32,15 @@ result streams are ``always_ready`` and must be taken when ``valid``.
 * ``w`` (in): one row of ``B`` per transfer (``b``, ``C`` lanes), rows ``0..R-1`` in
   order, into shadow registers (decoded on the edge first). After ``R`` rows ``ready``
   stays low until a ``swap`` has moved them into the PEs (``R + C`` cycles after the
-  ``swap`` transfer): loading overlaps computing with the previous weights.
+  ``swap`` transfer): loading overlaps computing with the previous weights. The next
+  ``swap`` is therefore accepted ``2R + C`` cycles after the previous one at the soonest:
+  each weight tile must serve at least ``2R + C`` rows of ``A`` (``min_rows_per_tile``)
+  for ``a`` to take a row every cycle.
 * ``a`` (in): one row ``m`` of ``A`` per transfer (``a``, ``R`` lanes = ``A[m, 0..R-1]``),
   ``mode``, ``swap`` (this row and all later ones use the weights loaded since the
-  previous swap). ``ready`` is low only for a ``swap`` before all ``R`` rows are loaded.
+  previous swap). ``ready`` is low only for a ``swap`` before all ``R`` rows are loaded;
+  it depends combinationally on the payload's ``swap`` bit, so a driver presents the
+  payload with ``valid`` and holds both until the transfer.
 * ``c`` (out): ``C[m, :]`` (``C`` lanes of ``acc_width`` bits) exactly
   ``R + C + 1 + pipeline`` cycles after row ``m`` was accepted, in order. ``K < R``: pad ``A``
   and ``B`` with zero rows / lanes; ``K > R``: add the partial results of several passes.

@@ -172,6 +172,14 @@ class PEStep(wiring.Component):
         """Bits that hold every step value: ``accumulator_width(pe, 1)``."""
         return accumulator_width(self._pe, 1)
 
+    @property
+    def derived_widths(self) -> dict:
+        """Widths that follow from the PE type, in bits (for the datasheet)."""
+        return {"a lane (activation code)": self._pe.a_width,
+                "b lane (weight code)": self._pe.b_width,
+                "mode (per-step PE mode index)": self._pe.mode_width,
+                "step value": self.step_width}
+
     def elaborate(self, platform):
         m = Module()
         a = self._pe.decode_a(m, self.a)
