@@ -296,10 +296,12 @@ def test_sweep_through_separate_scheduler_and_worker_processes(tmp_path):
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = None
     try:
-        deadline = time.monotonic() + 60
-        while not info.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        address = json.loads(info.read_text())["address"]
+        deadline, address = time.monotonic() + 60, None
+        while address is None and time.monotonic() < deadline:
+            try:
+                address = json.loads(info.read_text())["address"]
+            except (OSError, ValueError, KeyError):  # not there yet, or half-written
+                time.sleep(0.2)
         assert address == f"tcp://127.0.0.1:{port}"
         worker = subprocess.Popen([DASK, "worker", address, "--nthreads", "1", "--nworkers",
                                    "1", "--no-dashboard"], env=env,
