@@ -197,6 +197,10 @@ def from_component(component, top: str) -> RTL:
     The Verilog is made ``portable``: every combinational process runs at time 0, so
     registers load their reset or initial values and no output is X after reset, under
     Icarus (any ``-g`` mode) and Verilator, with no help from the testbench.
+
+    The RTL also records the component's ``interface`` (each port's flow, shape and
+    payload fields, with the lanes of the component's ``lanes`` table) and its ``facts``
+    (``FACT_ATTRIBUTES``, summary and contract), from which datasheets are made.
     """
     ports, flows = {}, {}
     for path, member, value in component.signature.flatten(component):
