@@ -72,7 +72,7 @@ def run_sweep(spec_path: Path, out: Path | str, *, scheduler: str | None = None,
 
     with connect(scheduler, workers, timeout) as client:  # the folder starts once it is up
         results.start(out, spec_text, force=force)
-        where = scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])}"
+        where = scheduler or f"a local cluster of {len(client.nthreads())}"
         print(f"sweep {spec_path}: {len(jobs)} jobs on {where}; results in "
               f"{out}/results.jsonl", file=sys.stderr, flush=True)
         started = time.monotonic()
