@@ -21,6 +21,14 @@ once on a fresh cache, and the benchmark prints:
 
 Exit status 0 when all four are 0, else 1. Nothing here runs under pytest: it takes
 minutes (each ``quantrtl`` process starts in about 2 s, a cold synthesis takes 5-15 s).
+
+    .venv/bin/python bench/soak.py --cold-yowasp    # parallel tools, empty YoWASP cache
+
+starts one synthesis per target family at once with an empty YoWASP cache
+(``YOWASP_CACHE_DIR``) and an empty quantrtl cache: the first tool run of each YoWASP tool
+compiles its WebAssembly (minutes), which is when a parallel run used to die of
+``SIGBUS``. It prints each job's exit status and counts tool runs killed by a signal (the
+logs' "was killed by" notes); exit status 0 when every job passed and none was killed.
 """
 
 from __future__ import annotations
@@ -105,7 +113,7 @@ def soak(cache: Path, jobs: int, parallel: int, kill: float, rng: random.Random,
     devnull = subprocess.DEVNULL
     logs = cache.parent / "soak-stderr"
     logs.mkdir(exist_ok=True)
-    started = time.monotonic()
+    started, reported = time.monotonic(), 0
     while queue or running:
         while queue and len(running) < parallel:
             args = queue.pop()
@@ -130,13 +138,48 @@ def soak(cache: Path, jobs: int, parallel: int, kill: float, rng: random.Random,
                 proc.wait()
                 running.remove(item)
                 counts["killed"] += 1
-        if counts["started"] % 20 == 0 and queue:
+        if counts["started"] >= reported + 20 and queue:
+            reported = counts["started"]
             print(f"  {counts['started']}/{jobs} started, {counts['killed']} killed "
                   f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
     counts["waited"] = sum("waiting for another quantrtl job" in p.read_text()
                            for p in logs.glob("*.err"))
     counts["seconds"] = round(time.monotonic() - started, 1)
     return counts
+
+
+COLD_JOBS = [CONFIGS[0], CONFIGS[4], CONFIGS[7]]  # iCE40, ECP5, xc7: every YoWASP tool
+
+
+def cold_yowasp() -> int:
+    """Parallel synthesis on empty YoWASP and quantrtl caches (module docstring)."""
+    work = Path(tempfile.mkdtemp(prefix="quantrtl-cold-"))
+    env = {**os.environ, "YOWASP_CACHE_DIR": str(work / "yowasp"),
+           "QUANTRTL_CACHE": str(work / "cache")}
+    try:
+        started = time.monotonic()
+        procs = [subprocess.Popen([QUANTRTL, *args], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for args in COLD_JOBS]
+        statuses = []
+        for args, proc in zip(COLD_JOBS, procs):
+            out, err = proc.communicate()
+            statuses.append(proc.returncode)
+            print(f"  exit {proc.returncode}: {' '.join(args)}"
+                  + ("" if proc.returncode == 0 else f": {err.strip()[-300:]}"),
+                  file=sys.stderr)
+        logs = list((work / "cache").rglob("*.log"))
+        killed = sum(p.read_text(errors="replace").count(" was killed by ") for p in logs)
+        prepared = sorted(p.stem for p in (work / "cache" / "yowasp").glob("*.log"))
+        summary = {"jobs": len(COLD_JOBS), "passed": statuses.count(0),
+                   "tool runs killed by a signal": killed, "prepared once": prepared,
+                   "yowasp cache MB": round(sum(p.stat().st_size for p in
+                                                (work / "yowasp").rglob("*")
+                                                if p.is_file()) / 1e6),
+                   "seconds": round(time.monotonic() - started, 1)}
+        print(json.dumps(summary, indent=1))
+        return 0 if statuses.count(0) == len(COLD_JOBS) and killed == 0 else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv=None) -> int:
@@ -147,7 +190,11 @@ def main(argv=None) -> int:
     parser.add_argument("--max-delay", type=float, default=8.0,
                         help="latest kill, in seconds after the start")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cold-yowasp", action="store_true",
+                        help="parallel synthesis on an empty YoWASP cache instead")
     args = parser.parse_args(argv)
+    if args.cold_yowasp:
+        return cold_yowasp()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="quantrtl-soak-"))
     soaked, fresh = work / "soaked", work / "fresh"

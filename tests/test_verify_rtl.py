@@ -130,3 +130,16 @@ def test_rtl_and_post_synth_exclude_each_other(tmp_path, capsys):
     path.write_text(HAND_WRITTEN)
     status, out = _verify(path, capsys, "--post-synth", "ice40-up5k")
     assert status == 2 and "not allowed with argument" in out.err
+
+
+def test_batch_takes_a_file_with_one_port_per_declaration(tmp_path, capsys):
+    rtl = build(PARAMS[0], PARAMS[1:]).rtl
+    copy = tmp_path / "copy.v"
+    copy.write_text(rtl.text)
+    status, out = _verify(copy, capsys, "--batch")
+    assert status == 0, out.err
+    mine = tmp_path / "mine.v"
+    mine.write_text(HAND_WRITTEN)  # `input wire [1:0] a, b`: two ports in one declaration
+    status, out = _verify(mine, capsys, "--batch")
+    assert status == 2 and "with --batch needs one port per input/output declaration" \
+        in out.err and out.err.count("\n") == 1

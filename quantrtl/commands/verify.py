@@ -96,6 +96,21 @@ def user_rtl(design, text: str, path: str):
     return RTL(top, text)
 
 
+def _check_batchable(rtl, path: str) -> None:
+    """``--batch`` reads the ports of the Verilog itself (``RTL.ports``: one port per
+    ``input``/``output`` declaration); refuse a file where that reading differs from
+    Yosys's."""
+    from quantrtl.synth.flow import verilog_ports
+    try:
+        simple = {(p.name, p.direction, p.width) for p in rtl.ports}
+    except ValueError:
+        simple = set()
+    _, ports = verilog_ports(rtl.text, top=rtl.top, what=f"--rtl {path}")
+    if simple != {(p.name, p.direction, p.width) for p in ports}:
+        raise ValueError(f"--rtl {path} with --batch needs one port per input/output "
+                         "declaration (e.g. `input wire [3:0] a;`); leave out --batch")
+
+
 def run(args) -> int:
     design = build(args.design, args.params)
     target = None
@@ -112,6 +127,8 @@ def run(args) -> int:
     if text is not None:
         design = replace(design, rtl=user_rtl(design, text, args.rtl))
         what = f"{args.rtl} as {design.label}"
+        if args.batch:
+            _check_batchable(design.rtl, args.rtl)
     if target is not None:
         from quantrtl.synth.flow import cell_models, mapped_netlist
         print(f"mapping {design.label} to {target.name} cells (Yosys) ...", file=sys.stderr,
