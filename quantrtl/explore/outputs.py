@@ -85,11 +85,16 @@ def report_markdown(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+SHORT = {"attention.self.query": "query", "attention.self.key": "key",
+         "attention.self.value": "value", "attention.output.dense": "attn out",
+         "intermediate.dense": "ffn in", "output.dense": "ffn out"}
+
+
 def _short(layer: str) -> str:
     parts = layer.split(".")
     if len(parts) > 3 and parts[0] == "encoder":
-        return f"L{parts[2]} " + ".".join(p for p in parts[3:] if p not in ("attention",
-                                                                           "dense", "self"))
+        rest = ".".join(parts[3:])
+        return f"L{parts[2]} {SHORT.get(rest, rest)}"
     return layer
 
 

@@ -131,7 +131,8 @@ def explore(opt: Options, say: Callable[[str], None] = _say) -> dict:
         acc = meas.run({lin.name: pair for lin in model.linears})
         uniform[pair.name] = {**acc, "cost": unit_cost[pair.name]}
         say(f"uniform {pair.name}: mean cosine {acc['mean_cos']:.4f}, worst "
-            f"{acc['worst_cos']:.4f}, Spearman {acc['spearman']}")
+            f"{acc['worst_cos']:.4f}, Spearman "
+            + ("n/a" if acc["spearman"] is None else f"{acc['spearman']:.4f}"))
 
     names = [lin.name for lin in model.linears]
     drops = {n: {p: layers[n]["pairs"][p]["sensitivity"] for p in unit_cost} for n in names}
