@@ -26,6 +26,7 @@ from quantrtl.base.cache import (
     check_cache,
     check_output_folder,
     content_key,
+    entry_lock,
     output_folder,
     read_entry,
     write_entry,
@@ -151,14 +152,18 @@ def _verified(design, simulator) -> tuple[dict, bool]:
     blob = json.dumps(vectors.to_config(), sort_keys=True)
     key = content_key(design.rtl.sha, blob, simulator, length=24)
     path = cache_root() / "verified" / f"{key}.json"
-    record = read_entry(path, key, require=("mode", "cycles", "simulator", "seconds",
-                                            "passed"))
+    fields = ("mode", "cycles", "simulator", "seconds", "passed")
+    record = read_entry(path, key, require=fields)
     if record is not None:
         return record, True
-    result = run_vectors(design.rtl, vectors, simulator=simulator, waves=False)
-    record = {"mode": mode, "cycles": len(vectors), "simulator": result.simulator,
-              "seconds": round(result.seconds, 2), "passed": True}
-    write_entry(path, key, record)
+    with entry_lock(path, f"verifying {design.label}"):  # the same run in another process
+        record = read_entry(path, key, require=fields)
+        if record is not None:
+            return record, True
+        result = run_vectors(design.rtl, vectors, simulator=simulator, waves=False)
+        record = {"mode": mode, "cycles": len(vectors), "simulator": result.simulator,
+                  "seconds": round(result.seconds, 2), "passed": True}
+        write_entry(path, key, record)
     return record, False
 
 

