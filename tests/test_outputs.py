@@ -395,3 +395,11 @@ def test_the_wave_file_of_a_failing_run_is_printed(tmp_path, monkeypatch, capsys
     assert "quantrtl: FAIL: " in err
     wave = _waves_line(err)
     assert wave.is_file() and wave.stat().st_size > 0
+
+
+def test_an_output_writer_cannot_be_registered_twice_with_other_files():
+    from quantrtl.base.cache import OUTPUT_FILES, register_output_files
+    register_output_files("report", OUTPUT_FILES["report"])  # the same names: no-op
+    with pytest.raises(ValueError, match="'report' is registered with other files"):
+        register_output_files("report", ("qor.json",))
+    assert OUTPUT_FILES["report"] == ("qor.json", "report.md", "area.png", "fmax.png")

@@ -5,9 +5,10 @@ without leaving half a file, and without deleting or overwriting anything it did
   symlink is written through (its target is replaced, the link stays); a device, FIFO or
   ``/dev/fd/N`` is written into, never replaced; new files get the umask's mode (0644
   under umask 022), a replaced file keeps its mode.
-* ``output_folder``: the output folder of ``quantrtl report`` and ``quantrtl rigor``
-  (``--out``). It holds a marker file, ``.quantrtl-report``, listing what each of them
-  wrote there. A folder that is missing, empty, or carries the marker (or holds nothing
+* ``output_folder``: the output folder of a command's ``--out`` (``report``, ``rigor``,
+  and every writer that names its files with ``register_output_files``: ``verilog``,
+  ``sweep``, ``explore``). It holds a marker file, ``.quantrtl-report``, listing what
+  each of them wrote there. A folder that is missing, empty, or carries the marker (or holds nothing
   but an older report's files) may be written; any other folder only with ``force``. Only
   the files quantrtl writes are replaced, only its own stale files are removed, anything
   else in the folder is left alone.
@@ -46,7 +47,8 @@ import time
 from pathlib import Path
 
 __all__ = ["cache_root", "content_key", "atomic_write", "atomic_dir", "MARKER",
-           "OUTPUT_FILES", "check_output_file", "check_output_folder", "check_cache",
+           "OUTPUT_FILES", "register_output_files", "check_output_file", "check_output_folder",
+           "check_cache",
            "output_folder", "write_entry", "read_entry", "set_aside", "sweep", "open_cache",
            "STALE_AFTER", "entry_lock", "LOCK_SUFFIX"]
 
@@ -54,6 +56,16 @@ MARKER = ".quantrtl-report"
 # What each writer puts into an output folder (a writer may leave some out, e.g. a chart).
 OUTPUT_FILES = {"report": ("qor.json", "report.md", "area.png", "fmax.png"),
                 "rigor": ("rigor.json", "rigor.md")}
+
+
+def register_output_files(writer: str, names) -> None:
+    """Name the files ``writer`` may put into an output folder (a command's plug-in calls
+    this when it is imported). Registering the same names again is a no-op; other names
+    for a known writer are a ``ValueError``."""
+    names = tuple(names)
+    if OUTPUT_FILES.setdefault(writer, names) != names:
+        raise ValueError(f"output writer {writer!r} is registered with other files "
+                         f"({', '.join(OUTPUT_FILES[writer])})")
 
 
 def cache_root() -> Path:
@@ -268,7 +280,7 @@ def _marker(folder: Path) -> dict | None:
 
 
 def check_output_folder(path: Path, writer: str, *, force: bool = False) -> Path:
-    """Raise a one-line ``ValueError`` unless ``writer`` (``report`` or ``rigor``) may write
+    """Raise a one-line ``ValueError`` unless ``writer`` (a key of ``OUTPUT_FILES``) may write
     its files into ``path``: missing (then creatable), empty, a folder quantrtl wrote (its
     marker), or any folder with ``force``."""
     path = Path(path)
@@ -349,8 +361,8 @@ def output_folder(path: Path, writer: str, *, force: bool = False):
 
 
 def _marker_text(written: dict) -> str:
-    return json.dumps({"about": "written by quantrtl report / rigor; they replace the files "
-                                "listed here and leave everything else alone",
+    return json.dumps({"about": "written by quantrtl; each command replaces the files "
+                                "listed here under its name and leaves everything else alone",
                        "written": written}, indent=1, sort_keys=True) + "\n"
 
 

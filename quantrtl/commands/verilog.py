@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 from quantrtl.base.cache import (
-    OUTPUT_FILES,
     atomic_write,
     check_output_file,
     check_output_folder,
     output_folder,
+    register_output_files,
 )
 from quantrtl.commands import FORCE_HELP, PARAMS_HELP
 from quantrtl.designs import DESIGNS, build
@@ -22,8 +22,7 @@ VERB = "verilog"
 HELP = "print (or write) a design's Verilog; --out: with its datasheet and FuseSoC core"
 STDOUT_NAMES = ("-", "/dev/stdout")
 WRITER = "verilog"
-# The files this verb may write into an --out folder (output_folder checks them).
-OUTPUT_FILES.setdefault(WRITER, tuple(FILES.values()))
+register_output_files(WRITER, FILES.values())  # what --out may hold
 
 
 def add_arguments(p) -> None:

@@ -25,17 +25,14 @@ import os
 import statistics
 from pathlib import Path
 
-from quantrtl.base import cache
-from quantrtl.base.cache import check_output_folder, output_folder
+from quantrtl.base.cache import check_output_folder, output_folder, register_output_files
 
 __all__ = ["FILES", "WRITER", "start", "finish", "ResultsLog", "read_results", "summarize"]
 
 WRITER = "sweep"
 FILES = ("spec.toml", "results.jsonl", "summary.json", "report.md", "fmax_spread.png",
          "area_fmax.png")
-# quantrtl.base.cache lists what each writer may put into an output folder; the sweep's
-# files are added here until that table names them itself.
-cache.OUTPUT_FILES.setdefault(WRITER, FILES)
+register_output_files(WRITER, FILES)
 
 
 def start(out: Path, spec_text: str, *, force: bool = False) -> Path:
