@@ -85,7 +85,7 @@ def round_to_fp32(m: Module, sign, magnitude, exponent, name: str, *,
     total = Signal(unsigned(e_width + MAN_BITS + 1), name=f"{name}_bits")
     m.d.comb += total.eq((field.as_unsigned() << MAN_BITS) + rounded)
     out = Signal(32, name=name)
-    overflow = total >= FP32_INF
+    overflow = total[MAN_BITS:] >= FP32_INF >> MAN_BITS  # exponent field 255 or more
     mag31 = Mux(magnitude.any(), Mux(overflow, FP32_INF, total[:31]), 0)
     m.d.comb += out.eq(Cat(mag31[:31], sign))
     return out

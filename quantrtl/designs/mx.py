@@ -254,7 +254,7 @@ def fp32_bits(value) -> int:
     return struct.unpack("<I", struct.pack("<f", value))[0]
 
 
-SEQUENCE_KINDS = ("random", "cancel", "overflow", "subnormal", "tie")
+SEQUENCE_KINDS = ("random", "cancel", "overflow", "subnormal", "tie", "long")
 
 
 def _scale_pair(total: int, gen: torch.Generator) -> tuple[int, int]:
@@ -280,7 +280,9 @@ def _sequences(a_spec, b_spec, k, count, gen):
     (largest-magnitude blocks scaled to about ``2^127``: accumulating passes ``2^128``,
     then often a block of the other sign: ``inf - inf``), subnormal (blocks scaled to
     about ``2^-149``: rounding and sums in the subnormal range), tie (single-product blocks
-    ``22 .. 27`` binades apart: additions that land halfway)."""
+    ``22 .. 27`` binades apart: additions that land halfway), long (runs of 16..48 blocks
+    up to 26 binades below the first: the accumulator fills its 24-bit significand, so
+    additions carry out, cancel and round with every guard/sticky pattern)."""
     blocks_a, blocks_b = _Blocks(a_spec, k, gen), _Blocks(b_spec, k, gen)
     frac = mx.element_fixed(torch.tensor([0]), a_spec)[1] + \
         mx.element_fixed(torch.tensor([0]), b_spec)[1]
@@ -296,7 +298,9 @@ def _sequences(a_spec, b_spec, k, count, gen):
             SEQUENCE_KINDS[int(torch.randint(len(SEQUENCE_KINDS), (1,), generator=gen))]
         t += 1
         n = int(torch.randint(1, 13, (1,), generator=gen))
-        run, top = [], None  # top: the exponent of the tie run's first block
+        if kind == "long":
+            n = int(torch.randint(16, 49, (1,), generator=gen))
+        run, top = [], None  # top: the exponent of the tie or long run's first block
         if kind == "random":
             run = [(a, sa, b, sb) for a, sa, b, sb in _random_blocks(a_spec, b_spec, k, n, gen)]
         else:
@@ -321,6 +325,8 @@ def _sequences(a_spec, b_spec, k, count, gen):
                     target = -149 - width + int(torch.randint(-8, 6, (1,), generator=gen))
                 elif kind == "tie" and top is not None:
                     target = top - int(torch.randint(22, 28, (1,), generator=gen)) - width
+                elif kind == "long" and top is not None:
+                    target = top - int(torch.randint(-2, 27, (1,), generator=gen)) - width
                 else:
                     target = int(torch.randint(-60, 60, (1,), generator=gen)) - width
                     top = target + width
