@@ -63,6 +63,9 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
     * random: ``count`` seeded cycles, 30% of the codes from the extremes so that long runs
       overflow the accumulator, ``valid`` 85% and ``clear`` 1% of cycles.
 
+    Both then take four fixed cycles: an extreme product, ``clear`` without ``valid`` (the
+    sum restarts at 0 on an idle cycle), the product again, ``clear`` without ``valid``.
+
     With ``acc_width`` both end with overflow runs: for every pair of extreme codes, one
     product accumulated (from a clear) long enough to pass the accumulator's range, so that
     wrap-around or saturation happens in both directions whatever the random draws did.
@@ -90,6 +93,12 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
         clear = torch.rand(count, generator=gen) < 0.01
     else:
         raise ValueError(f"unknown vector mode {mode!r} (choose from {', '.join(MODES)})")
+    # Whatever the draws did: an extreme product, a clear without valid (the sum must
+    # restart at 0), an idle cycle, the product again, a clear without valid.
+    a = torch.cat([a, a_extremes[-1:].repeat(4)])
+    b = torch.cat([b, b_extremes[-1:].repeat(4)])
+    valid = torch.cat([valid, torch.tensor([True, False, True, False])])
+    clear = torch.cat([clear, torch.tensor([False, True, False, True])])
     if acc_width:
         runs = _overflow_runs(trace, a_extremes, b_extremes, acc_width)
         a, b = torch.cat([a, runs[0]]), torch.cat([b, runs[1]])

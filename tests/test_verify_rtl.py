@@ -143,3 +143,14 @@ def test_batch_takes_a_file_with_one_port_per_declaration(tmp_path, capsys):
     status, out = _verify(mine, capsys, "--batch")
     assert status == 2 and "with --batch needs one port per input/output declaration" \
         in out.err and out.err.count("\n") == 1
+
+
+def test_a_mac_that_ignores_clear_on_an_idle_cycle_fails(tmp_path, capsys):
+    """The exhaustive bench ends with a clear without valid: dropping that branch is caught
+    (before the fixed cycles existed, the INT2 bench's random clears never hit an idle
+    cycle and this MAC passed)."""
+    path = tmp_path / "mine.v"
+    path.write_text(HAND_WRITTEN.replace("    else if (clear) acc <= 5'd0;\n", ""))
+    status, out = _verify(path, capsys)
+    assert status == 1, out
+    assert "FAIL" in out.err
