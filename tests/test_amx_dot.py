@@ -149,7 +149,8 @@ def test_exhaustive_refused_above_k1():
 
 
 @pytest.mark.parametrize("params", [[], ["a_scale=e4m3", "k=8", "pipeline=2"],
-                                    ["b_scale=e4m3", "k=3", "pipeline=1"]])
+                                    ["b_scale=e4m3", "k=3", "pipeline=1"],
+                                    ["k=2", "a_scale=e4m3", "b_scale=e4m3"]])
 def test_lint_clean(params):
     d = build("amx-dot", params)
     assert lint(d.rtl, design=d.label).warnings == []

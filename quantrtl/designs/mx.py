@@ -706,7 +706,9 @@ register(DesignSpec(
     no_proof="a SAT miter against golden's value tables does not finish even at k=1 with "
              "E4M3 scales (over 10 min: the scale multiply); verified by simulation instead, "
              "exhaustively at k=1 (every E2M1 code pair with every code on each scale port)",
-    lint=((), ("a_scale=e4m3", "k=8", "pipeline=2"), ("b_scale=e4m3", "k=3", "pipeline=1")),
-    rigor=()))
+    lint=((), ("a_scale=e4m3", "k=8", "pipeline=2"), ("b_scale=e4m3", "k=3", "pipeline=1"),
+          ("k=2", "a_scale=e4m3", "b_scale=e4m3")),
+    # 40 mutants, 39 killed, 1 equivalent (SAT against the original): 100 %
+    rigor=(("k=2", "a_scale=e4m3", "b_scale=e4m3"),)))
 
 register_report(ReportRow("AMXFP4 dot k=32", "amx-dot", {"k": 32}, "MXFP4 dot k=32"))
