@@ -11,13 +11,12 @@ import json
 import math
 from pathlib import Path
 
-from quantrtl.base.cache import OUTPUT_FILES, atomic_write, output_folder
+from quantrtl.base.cache import atomic_write, output_folder, register_output_files
 
 __all__ = ["FILES", "write_outputs", "report_markdown"]
 
 FILES = ("plan.json", "explore.json", "report.md", "pareto.png", "heatmap.png")
-# The explore writer's files, for output_folder (which only moves declared files).
-OUTPUT_FILES.setdefault("explore", FILES)
+register_output_files("explore", FILES)  # what output_folder lets --out hold
 
 
 def _json(data) -> str:
