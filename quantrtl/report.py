@@ -32,7 +32,7 @@ from quantrtl.base.cache import (
     write_entry,
 )
 from quantrtl.base.errors import ToolError
-from quantrtl.base.provenance import provenance
+from quantrtl.base.provenance import provenance, provenance_line
 from quantrtl.base.tools import install_signal_handlers, tool_versions
 from quantrtl.designs import ReportRow, build, report_rows
 from quantrtl.synth.flow import SynthFlags
@@ -218,18 +218,6 @@ def render_markdown(qor: dict, charts: list[str]) -> str:
         lines.append("")
     lines += [f"![{c}]({c})" for c in charts]
     return "\n".join(lines) + "\n"
-
-
-def provenance_line(prov: dict | None) -> str:
-    """``quantrtl 0.1.0, commit abc1234`` (``-dirty`` kept; "commit unknown" outside a
-    checkout) for the head of a report."""
-    if not prov:
-        return "quantrtl version unknown"
-    commit = prov.get("commit")
-    if commit:
-        sha, dirty = commit.partition("-dirty")[:2]
-        return f"quantrtl {prov['quantrtl']}, commit {sha[:12]}{dirty}"
-    return f"quantrtl {prov['quantrtl']}, commit unknown (not a git checkout)"
 
 
 def _charts(results, targets, folder: Path) -> list[str]:

@@ -163,7 +163,8 @@ def test_provenance_outside_a_checkout_has_no_commit(tmp_path, monkeypatch):
 
 
 def test_report_heads_with_version_and_commit():
-    from quantrtl.report import provenance_line, render_markdown
+    from quantrtl.base.provenance import provenance_line
+    from quantrtl.report import render_markdown
     qor = {"provenance": {"quantrtl": "0.1.0", "commit": "abc1234" + "0" * 33 + "-dirty"},
            "tools": {}, "targets": [], "verification": [], "results": []}
     assert "quantrtl 0.1.0, commit abc123400000-dirty" in render_markdown(qor, [])

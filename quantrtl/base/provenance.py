@@ -7,7 +7,8 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-__all__ = ["FALLBACK_VERSION", "package_version", "source_commit", "provenance"]
+__all__ = ["FALLBACK_VERSION", "package_version", "source_commit", "provenance",
+           "provenance_line"]
 
 FALLBACK_VERSION = "0.1.0"
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the folder of quantrtl/__init__.py
@@ -52,3 +53,15 @@ def source_commit() -> str | None:
 def provenance() -> dict:
     """``{"quantrtl": version, "commit": sha[-dirty] or None}``."""
     return {"quantrtl": package_version(), "commit": source_commit()}
+
+
+def provenance_line(prov: dict | None) -> str:
+    """``quantrtl 0.1.0, commit abc1234`` (``-dirty`` kept; "commit unknown" outside a
+    checkout) from a ``provenance()`` record, for the head of a report."""
+    if not prov:
+        return "quantrtl version unknown"
+    commit = prov.get("commit")
+    if commit:
+        sha, dirty = commit.partition("-dirty")[:2]
+        return f"quantrtl {prov['quantrtl']}, commit {sha[:12]}{dirty}"
+    return f"quantrtl {prov['quantrtl']}, commit unknown (not a git checkout)"

@@ -3,18 +3,9 @@ ranges overlap, verification and failed jobs, from ``results.summarize``'s summa
 
 from __future__ import annotations
 
-__all__ = ["render", "provenance_line", "fmax_table"]
+from quantrtl.base.provenance import provenance_line
 
-
-def provenance_line(prov: dict | None) -> str:
-    """``quantrtl 0.1.0, commit abc1234`` (``-dirty`` kept), or "commit unknown"."""
-    if not prov:
-        return "quantrtl version unknown"
-    commit = prov.get("commit")
-    if commit:
-        sha, dirty = commit.partition("-dirty")[:2]
-        return f"quantrtl {prov['quantrtl']}, commit {sha[:12]}{dirty}"
-    return f"quantrtl {prov['quantrtl']}, commit unknown (not a git checkout)"
+__all__ = ["render", "fmax_table"]
 
 
 def _mhz(value) -> str:
