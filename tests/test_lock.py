@@ -105,13 +105,25 @@ def test_a_killed_holder_leaves_the_job_to_the_waiter(tmp_path):
     assert not _building(cache)
 
 
-def test_identical_verify_commands_take_turns_on_the_build_folder(tmp_path):
+def test_a_verify_command_waits_while_its_build_folder_is_in_use(tmp_path):
+    """Two simulations of the same Verilog take turns on its build folder: while another
+    job holds the folder's lock, ``verify`` says it is waiting and simulates nothing."""
+    from quantrtl.designs import build
+    from quantrtl.sim.harness import default_simulator
+
     cache = tmp_path / "cache"
-    args = ["verify", "baseline-mac", "a=int2", "b=int2", "acc=5"]
-    procs = [_start(args, cache, tmp_path, f"v{i}") for i in range(2)]
-    for proc, out, err in procs:
-        assert proc.wait(300) == 0, err.read_text()
-        assert out.read_text().startswith("PASS baseline-mac")
+    params = ["a=int2", "b=int2", "acc=5"]
+    rtl = build("baseline-mac", params).rtl
+    build_dir = cache / "sim" / default_simulator() / rtl.sha[:20]
+    with entry_lock(build_dir, "a test holding the build folder"):
+        proc, out, err = _start(["verify", "baseline-mac", *params], cache, tmp_path, "v")
+        assert _wait_for(lambda: "waiting for another quantrtl job simulating" in
+                         err.read_text() or proc.poll() is not None)
+        time.sleep(1.0)
+        assert proc.poll() is None, (out.read_text(), err.read_text())
+        assert not (build_dir / "build.log").exists()  # nothing built while it waits
+    assert proc.wait(300) == 0, err.read_text()
+    assert out.read_text().startswith("PASS baseline-mac")
 
 
 def test_entry_lock_waits_for_the_holder_and_says_so(tmp_path, monkeypatch, capsys):
