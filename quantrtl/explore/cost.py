@@ -54,7 +54,8 @@ def synth_costs(pairs: list[FormatPair], target: str, rows: int, cols: int, max_
             "fmax_mhz": r["fmax_mhz"], "weight_bits": pair.weight_bits,
             "act_bits": act_bits(pair), "macs_per_cycle": macs,
             "array": design.label, "luts": r["luts"], "ffs": r["ffs"], "carry": r["carry"],
-            "dsps": r["dsps"], "cached": r["cached"], "synthesis_seconds": r["seconds"]}
+            "dsps": r["dsps"],
+            "timing": {"cached": r["cached"], "synthesis_seconds": r["seconds"]}}
     return out
 
 

@@ -72,13 +72,17 @@ class Model:
             names += [base + s for s in ("attention.self.query", "attention.self.key",
                                          "attention.self.value", "attention.output.dense",
                                          "intermediate.dense", "output.dense")]
-        missing = [n + ".weight" for n in names if n + ".weight" not in self.t]
-        missing += [k for k in ("embeddings.word_embeddings.weight",
-                                "embeddings.position_embeddings.weight",
-                                "embeddings.LayerNorm.weight") if k not in self.t]
+        needed = [n + s for n in names for s in (".weight", ".bias")]
+        needed += ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+                   "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight",
+                   "embeddings.LayerNorm.bias"]
+        needed += [f"encoder.layer.{i}.{ln}.{s}" for i in range(self.layers)
+                   for ln in ("attention.output.LayerNorm", "output.LayerNorm")
+                   for s in ("weight", "bias")]
+        missing = [k for k in needed if k not in self.t]
         if missing:
-            raise ValueError(f"{folder}: model.safetensors lacks {missing[0]} (not a BERT "
-                             f"encoder with {self.layers} layers?)")
+            raise ValueError(f"{folder / 'model.safetensors'} lacks {', '.join(missing)} "
+                             f"(not a BERT encoder with {self.layers} layers?)")
         self.linears = tuple(Linear(n, self.t[n + ".weight"], self.t[n + ".bias"])
                              for n in names)
 

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from quantrtl.base.cache import atomic_write, output_folder, register_output_files
+from quantrtl.base.provenance import provenance_line
 
 __all__ = ["FILES", "write_outputs", "report_markdown"]
 
@@ -32,14 +33,14 @@ def _f(x, digits=4) -> str:
 
 
 def report_markdown(doc: dict) -> str:
-    """``report.md`` from ``explore.json``'s document."""
+    """``report.md`` from ``explore.json``'s document (its ``timing`` is left out, so the
+    same inputs give the same bytes)."""
     metric = doc["cost_metric"]
     lines = [f"# quantrtl explore: {doc['model']['name']}", "",
              f"Model `{doc['model']['folder']}`, {doc['sentences']} sentences "
              f"({doc['tokens']} tokens, {doc['pairs_of_sentences']} pairs); sensitivity on "
              f"the first {doc['sensitivity_sentences']}. Cost: {metric}. Produced by "
-             f"quantrtl {doc['provenance'].get('version')} at "
-             f"{doc['provenance'].get('commit')}: `{doc['command']}`.", "",
+             f"{provenance_line(doc['provenance'])}: `{doc['command']}`.", "",
              "## Uniform formats", "",
              f"| pair | mean cosine | worst cosine | Spearman | {metric} | storage bits/weight |",
              "|---|---:|---:|---:|---:|---:|"]
@@ -71,8 +72,7 @@ def report_markdown(doc: dict) -> str:
         lines += ["", "## Real tile on the generated array", "",
                   f"{tile['layer']} under {tile['pair']}: {tile['rows']}x{tile['cols']} "
                   f"outputs over K = {tile['reduction']} ({tile['steps']} steps), "
-                  f"{tile['macs']} real MACs, bit-exact on {tile['simulator']} "
-                  f"({tile['simulator_seconds']} s simulator, {tile['wall_seconds']} s wall); "
+                  f"{tile['macs']} real MACs, bit-exact on {tile['simulator']}; "
                   f"`{tile['array']}`."]
     lines += ["", "## Per layer", "",
               "| layer | pair | weight error | output error | sensitivity |",

@@ -12,7 +12,9 @@ problem, a multiple-choice knapsack by dynamic programming: the drops are rounde
 to a grid of ``STEPS`` steps over the largest possible total (so the prediction never
 flatters the plan), and for every grid total the cheapest assignment is kept; layers x
 pairs x ``STEPS`` operations (36 x 6 x 20000 for MiniLM, well under a second).
-Ties go to the earlier pair in registration order, then the lower total drop.
+Ties: for each grid total the lower (cost, exact drop) is kept, the first found on an exact
+tie; a ``cos`` budget then takes the lowest (cost, exact drop, grid total, pair names in
+alphabetical order), a ``cost`` budget the lowest (grid total, cost, pair names).
 """
 
 from __future__ import annotations

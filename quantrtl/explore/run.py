@@ -171,8 +171,8 @@ def explore(opt: Options, say: Callable[[str], None] = _say) -> dict:
         say(f"real tile: {layer} under {pair.name}, {opt.tile[0]}x{opt.tile[1]} outputs "
             f"over K = {layers[layer]['shape'][1]} on {opt.simulator} ...")
         tile = run_tile(layer, pair, meas.quantizer, *opt.tile, simulator=opt.simulator)
-        say(f"real tile: {tile['macs']} MACs bit-exact, simulator {tile['simulator_seconds']} "
-            f"s")
+        say(f"real tile: {tile['macs']} MACs bit-exact, simulator "
+            f"{tile['timing']['simulator_seconds']} s")
 
     plan_doc = {"budget": str(budget), "budget_kind": budget.kind,
                 "budget_value": budget.value, "cost_metric": metric,
@@ -188,10 +188,14 @@ def explore(opt: Options, say: Callable[[str], None] = _say) -> dict:
         "hardware": {"target": opt.target, "array": f"{opt.array[0]}x{opt.array[1]} os, "
                      f"max_k={max_k}"} if opt.hardware else None,
         "layers": layers, "uniform": uniform, "plan": plan_doc, "solver_rounds": rounds,
-        "tile": tile, "seconds": None}
-    doc["seconds"] = round(time.perf_counter() - started, 1)
+        "tile": tile}
+    # everything that varies between runs of the same inputs, in one place
+    doc["timing"] = {
+        "synthesis": {name: c.pop("timing") for name, c in cost.items() if "timing" in c},
+        "tile": tile.pop("timing") if tile else None,
+        "seconds": round(time.perf_counter() - started, 1)}
     write_outputs(Path(opt.out), doc, plan_doc, force=opt.force)
-    say(f"wrote {opt.out} in {doc['seconds']} s")
+    say(f"wrote {opt.out} in {doc['timing']['seconds']} s")
     return doc
 
 

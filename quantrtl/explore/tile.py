@@ -105,6 +105,6 @@ def run_tile(layer: str, pair: FormatPair, quantizer, rows: int, cols: int,
     return {"layer": layer, "pair": pair.name, "array": design.label, "rows": rows,
             "cols": cols, "reduction": reduction, "steps": k_steps,
             "macs": rows * cols * reduction, "acc_width": acc_width,
-            "cycles": len(vectors), "simulator": result.simulator,
-            "simulator_seconds": round(result.seconds, 2), "wall_seconds": round(wall, 2),
-            "log": str(result.log), "bit_exact": True}
+            "cycles": len(vectors), "simulator": result.simulator, "bit_exact": True,
+            "timing": {"simulator_seconds": round(result.seconds, 2),
+                       "wall_seconds": round(wall, 2), "log": str(result.log)}}
