@@ -7,6 +7,7 @@ the folders, not the numbers. ``no_tools`` makes any simulation, synthesis or ri
 error, so a check that comes too late fails the test instead of running for minutes.
 """
 
+import json
 import os
 import re
 import stat
@@ -403,3 +404,25 @@ def test_an_output_writer_cannot_be_registered_twice_with_other_files():
     with pytest.raises(ValueError, match="'report' is registered with other files"):
         register_output_files("report", ("qor.json",))
     assert OUTPUT_FILES["report"] == ("qor.json", "report.md", "area.png", "fmax.png")
+
+
+def test_a_writer_does_not_replace_another_writers_file_of_the_same_name(tmp_path,
+                                                                          monkeypatch):
+    """``report`` and ``sweep`` both write ``report.md``: sharing one --out folder, the
+    second refuses (exit 2 on the CLI) unless --force, which replaces the file and moves
+    it to the second writer in the marker."""
+    from quantrtl.base.cache import MARKER, OUTPUT_FILES, output_folder
+    monkeypatch.setitem(OUTPUT_FILES, "other", ("report.md", "other.json"))
+    out = tmp_path / "out"
+    with output_folder(out, "report") as tmp:
+        (tmp / "report.md").write_text("the QoR report")
+    with pytest.raises(ValueError, match="holds quantrtl report's report.md"):
+        with output_folder(out, "other") as tmp:
+            (tmp / "report.md").write_text("not written")
+    assert (out / "report.md").read_text() == "the QoR report"
+    with output_folder(out, "other", force=True) as tmp:
+        (tmp / "report.md").write_text("the other report")
+        (tmp / "other.json").write_text("{}")
+    assert (out / "report.md").read_text() == "the other report"
+    written = json.loads((out / MARKER).read_text())["written"]
+    assert written == {"other": ["other.json", "report.md"], "report": []}

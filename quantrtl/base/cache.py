@@ -295,10 +295,18 @@ def check_output_folder(path: Path, writer: str, *, force: bool = False) -> Path
         entries = list(path.iterdir())
     except OSError as exc:
         raise ValueError(f"{what}: {_reason(exc)}") from None
-    if entries and not force and _marker(path) is None:
+    marker = _marker(path) if entries else {}
+    if entries and not force and marker is None:
         raise ValueError(f"{what} holds files quantrtl did not write (no {MARKER} in it); "
                          f"name a new or empty folder, or pass --force to replace only the "
                          f"files quantrtl writes there ({', '.join(OUTPUT_FILES[writer])})")
+    for other, names in sorted(((marker or {}).get("written") or {}).items()):
+        if other == writer or not isinstance(names, list):
+            continue
+        shared = sorted(set(names) & set(OUTPUT_FILES[writer]))
+        if shared and not force:
+            raise ValueError(f"{what} holds quantrtl {other}'s {', '.join(shared)}; name "
+                             f"another folder, or pass --force to replace them")
     for name in OUTPUT_FILES[writer]:
         if (path / name).is_dir():
             raise ValueError(f"{what}: {path / name} is a folder")
@@ -355,6 +363,8 @@ def output_folder(path: Path, writer: str, *, force: bool = False):
             if stale.is_file() or stale.is_symlink():
                 stale.unlink()
         written[writer] = names
+        for other in [w for w in written if w != writer]:  # files replaced with --force
+            written[other] = [n for n in written[other] if n not in names]
         atomic_write(path / MARKER, _marker_text(written))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
