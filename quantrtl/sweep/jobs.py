@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from quantrtl.base.cache import cache_root, content_key, read_entry, write_entry
+from quantrtl.base.cache import content_key
 from quantrtl.designs import build, get_spec
 
 __all__ = ["Job", "expand", "run_job", "RESULT_KEYS"]
@@ -29,8 +29,6 @@ __all__ = ["Job", "expand", "run_job", "RESULT_KEYS"]
 # what a synth job's record keeps of synthesize()'s result
 RESULT_KEYS = ("luts", "ffs", "carry", "dsps", "fmax_mhz", "pnr_target_mhz", "rtl_sha",
                "tools", "logs", "seconds", "cached")
-VERIFY_COUNT = 20000  # random vectors when the code space is too large for exhaustive
-VERIFY_SEED = 1
 
 
 @dataclass(frozen=True)
@@ -134,24 +132,12 @@ def run_job(job: dict) -> dict:
 
 
 def _verify(design, simulator: str | None) -> dict:
-    """The design's golden-model bench (exhaustive when affordable, else ``VERIFY_COUNT``
-    random vectors), or the cached record of a pass with the very same RTL, vectors and
-    simulator (the entries ``quantrtl report`` keeps, ``<cache>/verified``). A mismatch
-    raises ``VerificationError``; a failure is never cached."""
-    from quantrtl.sim.harness import check_simulator, default_simulator, run_vectors
+    """The design's golden-model bench, or the cached record of a pass with the very same
+    RTL, vectors and simulator (``quantrtl.sim.verified.verified_run``, shared with
+    ``quantrtl report``). A mismatch raises ``VerificationError``; a failure is never
+    cached."""
+    from quantrtl.sim.verified import verified_run
 
-    simulator = check_simulator(simulator) if simulator else default_simulator()
-    mode = "exhaustive" if design.exhaustive_ok else "random"
-    vectors = design.vectors(mode, VERIFY_COUNT, VERIFY_SEED)
-    blob = json.dumps(vectors.to_config(), sort_keys=True)
-    key = content_key(design.rtl.sha, blob, simulator, length=24)
-    path = cache_root() / "verified" / f"{key}.json"
-    record = read_entry(path, key, require=("mode", "cycles", "simulator", "seconds",
-                                            "passed"))
-    if record is not None:
-        return {**record, "rtl_sha": design.rtl.sha, "cached": True}
-    result = run_vectors(design.rtl, vectors, simulator=simulator, waves=False)
-    record = {"mode": mode, "cycles": len(vectors), "simulator": result.simulator,
-              "seconds": round(result.seconds, 2), "passed": True}
-    write_entry(path, key, record)
-    return {**record, "rtl_sha": design.rtl.sha, "log": str(result.log), "cached": False}
+    record, cached, log = verified_run(design, simulator)
+    extra = {} if log is None else {"log": log}
+    return {**record, "rtl_sha": design.rtl.sha, **extra, "cached": cached}

@@ -26,8 +26,14 @@ def fmax_table(points: list[dict]) -> list[str]:
     return lines
 
 
+def _tools(tools: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(tools.items()))
+
+
 def render(summary: dict, charts: list[str]) -> str:
-    tools = ", ".join(f"{k} {v}" for k, v in sorted(summary.get("tools", {}).items()))
+    tools = _tools(summary.get("tools", {}))
+    if summary.get("tools_differ"):
+        tools = "**differ between workers** (see Tool versions)"
     lines = ["# quantrtl sweep", "", provenance_line(summary.get("provenance")), "",
              f"Spec: `{summary.get('spec', '?')}`; {summary['jobs']} jobs. Tools: "
              f"{tools or 'n/a'}. Area from Yosys on the bare unit (it does not depend on the "
@@ -35,6 +41,14 @@ def render(summary: dict, charts: list[str]) -> str:
              "placement seed.", "", "## Fmax over the placement seeds", ""]
     lines += fmax_table(summary["points"])
     lines.append("")
+    if summary.get("tools_differ"):
+        lines += ["## Tool versions", "",
+                  "The workers ran different tool versions: results of different rows (or "
+                  "seeds) may not be comparable.", "",
+                  "| tools | hosts | jobs |", "|---|---|---:|"]
+        lines += [f"| {_tools(t['tools'])} | {', '.join(t['hosts'])} | {t['jobs']} |"
+                  for t in summary["tool_sets"]]
+        lines.append("")
     if summary["comparisons"]:
         lines += ["## Comparisons", "",
                   "Pairs of design points on the same target and variant. When their Fmax "

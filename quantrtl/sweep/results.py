@@ -14,7 +14,9 @@ only with ``force``, and only the files listed in ``FILES`` are ever replaced.
 * ``summarize(records)``: per design point (label, target, variant) the Fmax over the seeds
   (n, min, median, max) and the area; per target and variant every pair of points with two
   or more seeds each, flagged when their Fmax ranges overlap (the order of the two medians
-  may then be placement noise).
+  may then be placement noise); the tool versions: ``tools`` (those of the first synth job),
+  ``tool_sets`` (every distinct set, with its hosts and job count) and ``tools_differ``
+  (True when the workers ran different versions).
 """
 
 from __future__ import annotations
@@ -134,6 +136,22 @@ def summarize(records: list[dict]) -> dict:
     failed = [{k: r.get(k) for k in ("job", "kind", "label", "target", "variant", "seed",
                                      "tool", "log", "error")}
               for r in records if r["status"] != "ok"]
-    tools = next((r["tools"] for r in synth if r.get("tools")), {})
+    tool_sets = _tool_sets(synth)
     return {"points": points, "comparisons": comparisons, "verification": verification,
-            "failed": failed, "jobs": len(records), "tools": tools}
+            "failed": failed, "jobs": len(records),
+            "tools": tool_sets[0]["tools"] if tool_sets else {},
+            "tools_differ": len(tool_sets) > 1, "tool_sets": tool_sets}
+
+
+def _tool_sets(synth: list[dict]) -> list[dict]:
+    """Every distinct ``tools`` dict of the synth records, in order of first appearance, with
+    the hosts that reported it (sorted) and its number of jobs."""
+    sets: dict[str, dict] = {}
+    for r in synth:
+        if not r.get("tools"):
+            continue
+        entry = sets.setdefault(json.dumps(r["tools"], sort_keys=True),
+                                {"tools": r["tools"], "hosts": set(), "jobs": 0})
+        entry["hosts"].add(r.get("host") or "?")
+        entry["jobs"] += 1
+    return [{**e, "hosts": sorted(e["hosts"])} for e in sets.values()]

@@ -249,7 +249,8 @@ def _exclude(table, where: str) -> Exclude:
     if not isinstance(table, dict):
         raise _Error(f"{where}: must be a table")
     _keys(table, _EXCLUDE_KEYS, where)
-    if not table:
+    keys = [k for k, v in table.items() if not (k == "params" and v == {})]  # params = {}: none
+    if not keys:
         raise _Error(f"{where}: empty rule (it would drop every job)")
     checks = {"design": tuple(DESIGNS), "target": tuple(TARGETS), "variant": VARIANTS,
               "run": KINDS}
