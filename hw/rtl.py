@@ -13,7 +13,24 @@ from amaranth.hdl import Shape, Signal, Value
 from amaranth.lib import data
 from amaranth.lib.wiring import In
 
-__all__ = ["Port", "Field", "PortFacts", "RTL", "from_component", "portable"]
+__all__ = ["Port", "Field", "PortFacts", "RTL", "from_component", "portable", "LINT_WAIVERS"]
+
+# Verilator -Wall warning code -> why Amaranth's generated Verilog has it by construction
+# (quantrtl lint waives these; the FuseSoC core's lint target turns them off). Everything
+# else -Wall reports (WIDTHTRUNC, LATCH, MULTIDRIVEN, BLKSEQ, UNDRIVEN, CASEOVERLAP, ...)
+# counts.
+LINT_WAIVERS = {
+    "DECLFILENAME": "Amaranth writes a unit and its submodules (named 'top.sub') into one "
+                    "file, named here after the top module, so other module names differ",
+    "PROCASSINIT": "Amaranth declares every register with its reset value as initializer "
+                   "('reg [n:0] acc = 0') and assigns it in always @(posedge clk)",
+    "UNUSEDSIGNAL": "Amaranth keeps named intermediates whose value it inlines at the uses "
+                    "and computes full-width arithmetic results that are then sliced",
+    "WIDTHEXPAND": "Amaranth's arithmetic relies on Verilog's implicit, sign-correct "
+                   "extension of a narrower operand to the expression's width",
+    "CASEINCOMPLETE": "Amaranth assigns a combinational signal its default before a switch, "
+                      "so case values without an arm keep that default",
+}
 
 # Component attributes a datasheet reports when a component has them (hw classes
 # document each one): clock edges from input to output, and notes in words. The

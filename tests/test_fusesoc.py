@@ -46,9 +46,13 @@ def test_core_lists_and_its_sim_target_passes(words, tmp_path):
 @pytest.mark.skipif(find_tool("verilator") is None, reason="Verilator not installed")
 def test_lint_target_runs_verilator(tmp_path):
     unit, name = _unit(tmp_path, "systolic-array", "dataflow=ws")
-    _fusesoc(tmp_path, unit, ["run", "--build-root", str(tmp_path / "build"), "--target=lint",
-                              name], env=tool_env("verilator"))
-    assert (tmp_path / "build").is_dir()
+    out = _fusesoc(tmp_path, unit, ["run", "--build-root", str(tmp_path / "build"),
+                                    "--target=lint", name], env=tool_env("verilator"))
+    assert "%Warning" not in out and "%Error" not in out, out[-2000:]
+    # the core lints with -Wall and turns off only quantrtl lint's waived codes, so any
+    # other warning fails the target (Verilator stops on warnings without -Wno-fatal)
+    core = core_file(datasheet(build("systolic-array", ["dataflow=ws"])))
+    assert "-Wall" in core and "-Wno-fatal" not in core
 
 
 def test_core_names_the_unit_and_its_datasheet():

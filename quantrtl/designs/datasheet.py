@@ -18,6 +18,7 @@ import re
 from quantrtl.base.provenance import package_version
 from quantrtl.designs.spec import Design
 from quantrtl.designs.xcheck import xcheck_testbench
+from quantrtl.hw.rtl import LINT_WAIVERS
 
 __all__ = ["FILES", "datasheet", "datasheet_json", "datasheet_markdown", "core_file",
            "unit_files"]
@@ -201,7 +202,7 @@ def core_file(sheet: dict) -> str:
         "    tools:",
         "      verilator:",
         "        mode: lint-only",
-        "        verilator_options: [-Wno-fatal]",
+        f"        verilator_options: [-Wall, {', '.join(f'-Wno-{c}' for c in LINT_WAIVERS)}]",
         "  sim:",
         "    default_tool: icarus",
         "    filesets: [rtl, xcheck]",

@@ -2,11 +2,11 @@
 
 ``lint(rtl)`` runs ``verilator --lint-only -Wall`` on the design's Verilog and splits the
 warnings into ``warnings`` (unwaived: a design must have none) and ``waived`` (codes in
-``WAIVERS``, each justified there). Verilator runs once with every check on and the split
-is made by exact warning code, which is what ``-Wno-<CODE>`` for each waiver would leave,
-but keeps the waived messages visible (``LintResult.waived``, and the log) instead of
-silencing them. ``lint_all()`` lints every registered design's lint parameter sets
-(``quantrtl.designs.lint_set()``).
+``WAIVERS``, which is ``quantrtl.hw.rtl.LINT_WAIVERS``, each justified there). Verilator
+runs once with every check on and the split is made by exact warning code, which is what
+``-Wno-<CODE>`` for each waiver would leave, but keeps the waived messages visible
+(``LintResult.waived``, and the log) instead of silencing them. ``lint_all()`` lints every
+registered design's lint parameter sets (``quantrtl.designs.lint_set()``).
 """
 
 from __future__ import annotations
@@ -18,26 +18,13 @@ from pathlib import Path
 from quantrtl.base.errors import ToolError
 from quantrtl.base.tools import run_tool
 from quantrtl.designs import build, lint_set
-from quantrtl.hw.rtl import RTL
+from quantrtl.hw.rtl import LINT_WAIVERS, RTL
 from quantrtl.sim.harness import rtl_path
 
 __all__ = ["WAIVERS", "LintResult", "lint", "lint_all"]
 
 
-# Warning code -> why Amaranth's generated Verilog has it by construction. Everything else
-# -Wall reports (WIDTHTRUNC, LATCH, MULTIDRIVEN, BLKSEQ, UNDRIVEN, CASEOVERLAP, ...) counts.
-WAIVERS = {
-    "DECLFILENAME": "Amaranth writes a unit and its submodules (named 'top.sub') into one "
-                    "file, named here after the top module, so other module names differ",
-    "PROCASSINIT": "Amaranth declares every register with its reset value as initializer "
-                   "('reg [n:0] acc = 0') and assigns it in always @(posedge clk)",
-    "UNUSEDSIGNAL": "Amaranth keeps named intermediates whose value it inlines at the uses "
-                    "and computes full-width arithmetic results that are then sliced",
-    "WIDTHEXPAND": "Amaranth's arithmetic relies on Verilog's implicit, sign-correct "
-                   "extension of a narrower operand to the expression's width",
-    "CASEINCOMPLETE": "Amaranth assigns a combinational signal its default before a switch, "
-                      "so case values without an arm keep that default",
-}
+WAIVERS = LINT_WAIVERS  # justified in quantrtl.hw.rtl
 
 
 _WARNING = re.compile(r"^%Warning-([A-Z0-9_]+): (.*)$", re.M)
