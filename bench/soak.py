@@ -110,10 +110,27 @@ def soak(cache: Path, jobs: int, parallel: int, kill: float, rng: random.Random,
     queue = [rng.choice(CONFIGS) for _ in range(jobs)]
     running: list[tuple[subprocess.Popen, float | None]] = []
     counts = {"started": 0, "killed": 0, "ended": 0, "failed": 0, "waited": 0}
-    devnull = subprocess.DEVNULL
     logs = cache.parent / "soak-stderr"
     logs.mkdir(exist_ok=True)
     started, reported = time.monotonic(), 0
+    try:
+        _soak_loop(queue, running, counts, logs, cache, parallel, kill, rng, max_delay,
+                   jobs, started, reported)
+    finally:  # an interrupted soak leaves no quantrtl running (each stops its own tools)
+        for proc, _ in running:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc, _ in running:
+            proc.wait()
+    counts["waited"] = sum("waiting for another quantrtl job" in p.read_text()
+                           for p in logs.glob("*.err"))
+    counts["seconds"] = round(time.monotonic() - started, 1)
+    return counts
+
+
+def _soak_loop(queue, running, counts, logs, cache, parallel, kill, rng, max_delay, jobs,
+               started, reported):
+    devnull = subprocess.DEVNULL
     while queue or running:
         while queue and len(running) < parallel:
             args = queue.pop()
@@ -142,10 +159,6 @@ def soak(cache: Path, jobs: int, parallel: int, kill: float, rng: random.Random,
             reported = counts["started"]
             print(f"  {counts['started']}/{jobs} started, {counts['killed']} killed "
                   f"({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
-    counts["waited"] = sum("waiting for another quantrtl job" in p.read_text()
-                           for p in logs.glob("*.err"))
-    counts["seconds"] = round(time.monotonic() - started, 1)
-    return counts
 
 
 COLD_JOBS = [CONFIGS[0], CONFIGS[4], CONFIGS[7]]  # iCE40, ECP5, xc7: every YoWASP tool
@@ -162,7 +175,14 @@ def cold_yowasp() -> int:
                                   stderr=subprocess.PIPE, text=True) for args in COLD_JOBS]
         statuses = []
         for args, proc in zip(COLD_JOBS, procs):
-            out, err = proc.communicate()
+            try:
+                out, err = proc.communicate()
+            except BaseException:  # interrupted: stop every job before its folder goes
+                for other in procs:
+                    other.terminate()
+                for other in procs:
+                    other.wait()
+                raise
             statuses.append(proc.returncode)
             print(f"  exit {proc.returncode}: {' '.join(args)}"
                   + ("" if proc.returncode == 0 else f": {err.strip()[-300:]}"),
