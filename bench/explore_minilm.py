@@ -59,9 +59,10 @@ def main():
     print("|---|---:|---:|---:|---:|---:|")
     for label, seconds, doc in rows:
         plan, tile = doc["plan"], doc.get("tile") or {}
+        tile_timing = (doc.get("timing") or {}).get("tile") or {}
         print(f"| {label} | {seconds:.0f} | {plan['cost_per_mac']:.2f} | "
               f"{plan['measured']['mean_cos']:.4f} | {tile.get('macs', 'n/a')} | "
-              f"{tile.get('simulator_seconds', 'n/a')} |")
+              f"{tile_timing.get('simulator_seconds', 'n/a')} |")
     if len(rows) == 2:
         print(f"\ncached / cold: {rows[1][1] / rows[0][1]:.2f}")
 
