@@ -279,7 +279,7 @@ def _sequences(a_spec, b_spec, k, count, gen):
     cancel (blocks followed by their negations: sums back to +0 or near it), overflow
     (largest-magnitude blocks scaled to about ``2^127``: accumulating passes ``2^128``,
     then often a block of the other sign: ``inf - inf``), subnormal (blocks scaled to
-    about ``2^-149``: rounding and sums in the subnormal range), tie (single-product blocks
+    ``2^-157 .. 2^-125``: rounding and sums in the subnormal range), tie (single-product blocks
     ``22 .. 27`` binades apart: additions that land halfway), long (runs of 16..48 blocks
     up to 26 binades below the first: the accumulator fills its 24-bit significand, so
     additions carry out, cancel and round with every guard/sticky pattern)."""
@@ -322,7 +322,7 @@ def _sequences(a_spec, b_spec, k, count, gen):
                 if kind == "overflow":
                     target = 127 - width + jitter
                 elif kind == "subnormal":
-                    target = -149 - width + int(torch.randint(-8, 6, (1,), generator=gen))
+                    target = -149 - width + int(torch.randint(-8, 25, (1,), generator=gen))
                 elif kind == "tie" and top is not None:
                     target = top - int(torch.randint(22, 28, (1,), generator=gen)) - width
                 elif kind == "long" and top is not None:
