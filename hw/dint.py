@@ -10,6 +10,7 @@ from amaranth.lib.wiring import In, Out
 
 from quantrtl.formats.dint import DIntSpec
 from quantrtl.hw.mac import (
+    MACFacts,
     check_accumulator,
     check_operand,
     delay,
@@ -40,7 +41,7 @@ def fixed_magnitudes(magnitudes) -> tuple[int, ...]:
     return tuple(int(m * (1 << frac_bits(magnitudes))) for m in magnitudes)
 
 
-class DIntMAC(wiring.Component):
+class DIntMAC(MACFacts, wiring.Component):
     """dINT weight × INT activation MAC in fixed point.
 
     Ports (``sync`` domain):
@@ -87,20 +88,10 @@ class DIntMAC(wiring.Component):
         """Signed bits of one fixed-point product ``±magnitude * 2^frac_bits * x``."""
         return self._x_shape.width + max(self.fixed_magnitudes).bit_length()
 
-    throughput_note = "one MAC per cycle: new operands may be presented every cycle"
-    reset_note = "rst clears the accumulator and every pipeline register"
-
-    @property
-    def latency_note(self) -> str:
-        return (f"operands presented with valid (and clear) at a rising edge show in acc "
-                f"{self.latency} rising edge(s) later (pipeline + 1)")
-
     @property
     def derived_widths(self) -> dict:
         """Widths that follow from the parameters, in bits (for the datasheet)."""
-        return {"product (signed bits)": self.product_width,
-                "accumulator": self._acc_width,
-                "fractional bits of acc": self.frac_bits}
+        return {**super().derived_widths, "fractional bits of acc": self.frac_bits}
 
     @property
     def latency(self) -> int:

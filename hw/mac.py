@@ -6,7 +6,7 @@ from amaranth.hdl import Fragment, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["IntMAC", "check_operand", "check_accumulator", "check_mac_params", "delay",
+__all__ = ["IntMAC", "MACFacts", "check_operand", "check_accumulator", "check_mac_params", "delay",
            "accumulate", "register_and_accumulate", "unused_if_invalid"]
 
 OVERFLOW_MODES = ("wrap", "saturate")
@@ -62,7 +62,26 @@ def check_mac_params(a_width, a_signed, b_width, b_signed, acc_width, pipeline, 
     return a_shape, b_shape
 
 
-class IntMAC(wiring.Component):
+class MACFacts:
+    """Datasheet facts every MAC with ``valid``/``clear`` and ``acc`` shares (mixed into
+    IntMAC, DIntMAC, OVPPE): it needs ``latency``, ``product_width`` and ``_acc_width``."""
+
+    throughput_note = "one MAC per cycle: new operands may be presented every cycle"
+    reset_note = "rst clears the accumulator and every pipeline register"
+
+    @property
+    def latency_note(self) -> str:
+        return (f"operands presented with valid (and clear) at a rising edge show in acc "
+                f"{self.latency} rising edge(s) later (pipeline + 1)")
+
+    @property
+    def derived_widths(self) -> dict:
+        """Widths that follow from the parameters, in bits (for the datasheet)."""
+        return {"product (signed bits)": self.product_width,
+                "accumulator": self._acc_width}
+
+
+class IntMAC(MACFacts, wiring.Component):
     """Integer MAC: ``acc <= (clear ? 0 : acc) + a * b`` when ``valid``.
 
     Ports (all in the ``sync`` domain):
@@ -103,19 +122,6 @@ class IntMAC(wiring.Component):
     def product_width(self) -> int:
         return self._a_shape.width + self._b_shape.width
 
-    throughput_note = "one MAC per cycle: new operands may be presented every cycle"
-    reset_note = "rst clears the accumulator and every pipeline register"
-
-    @property
-    def latency_note(self) -> str:
-        return (f"operands presented with valid (and clear) at a rising edge show in acc "
-                f"{self.latency} rising edge(s) later (pipeline + 1)")
-
-    @property
-    def derived_widths(self) -> dict:
-        """Widths that follow from the parameters, in bits (for the datasheet)."""
-        return {"product (signed bits)": self.product_width,
-                "accumulator": self._acc_width}
 
     @property
     def latency(self) -> int:

@@ -31,6 +31,7 @@ from amaranth.lib.wiring import In, Out
 
 from quantrtl.formats.ovp import NIBBLE_ORDERS, OVPSpec
 from quantrtl.hw.mac import (
+    MACFacts,
     check_accumulator,
     check_operand,
     delay,
@@ -347,7 +348,7 @@ class ExpIntMAC(wiring.Component):
         return m
 
 
-class OVPPE(wiring.Component):
+class OVPPE(MACFacts, wiring.Component):
     """Processing element with OVP-coded weights: one element per cycle.
 
     Ports: ``w``, ``w_nb``: the weight's code and its pair neighbour's code; activations
@@ -394,19 +395,6 @@ class OVPPE(wiring.Component):
     def product_width(self) -> int:
         return _product_width(self._w.max_magnitude, self._b_max)
 
-    throughput_note = "one MAC per cycle: new operands may be presented every cycle"
-    reset_note = "rst clears the accumulator and every pipeline register"
-
-    @property
-    def latency_note(self) -> str:
-        return (f"operands presented with valid (and clear) at a rising edge show in acc "
-                f"{self.latency} rising edge(s) later (pipeline + 1)")
-
-    @property
-    def derived_widths(self) -> dict:
-        """Widths that follow from the parameters, in bits (for the datasheet)."""
-        return {"product (signed bits)": self.product_width,
-                "accumulator": self._acc_width}
 
     @property
     def latency(self) -> int:
