@@ -317,7 +317,9 @@ def test_worker_killed_mid_sweep_loses_and_duplicates_no_job(tmp_path):
 
 
 def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
-    seeds = list(range(1, 5))
+    # 8 jobs on 2 workers, interrupted after 2 results: the jobs running at that moment may
+    # still reach the cache, the last four have not started, so the rerun has work left
+    seeds = list(range(1, 9))
     spec = _spec(tmp_path, SMALL.format(seeds=seeds))
     out, cache = tmp_path / "out", tmp_path / "cache"
     argv = [*QUANTRTL, "sweep", str(spec), "--out", str(out), "--workers", "2"]

