@@ -29,7 +29,7 @@ from quantrtl.golden.integer import IntFormat
 from quantrtl.sim.vectors import Vectors, biased_choice
 
 __all__ = ["IntOperands", "mode_width", "os_stream_vectors", "ws_stream_vectors",
-           "step_vectors"]
+           "step_vectors", "pack_lanes", "pack_fields"]
 
 P_IDLE = 0.1
 
@@ -84,14 +84,15 @@ def mode_width(kind) -> int:
     return (len(kind.modes) - 1).bit_length()
 
 
-def _pack_lanes(values, width: int) -> int:
+def pack_lanes(values, width: int) -> int:
+    """Lane ``i`` of ``values`` at bits ``[i*width, (i+1)*width)``, two's complement."""
     mask, word = (1 << width) - 1, 0
     for lane, v in enumerate(values):
         word |= (int(v) & mask) << (lane * width)
     return word
 
 
-def _pack_fields(fields) -> int:
+def pack_fields(fields) -> int:
     """``[(value, width), ...]`` in layout order, zero-width fields skipped."""
     word, shift = 0, 0
     for value, width in fields:
@@ -156,9 +157,9 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
             while torch.rand(1, generator=gen).item() < P_IDLE:
                 valid.append(0), payload.append(_garbage(gen, word_bits))
             last = step == k - 1
-            word = _pack_fields([(_pack_lanes(a[:, step].tolist(), kind.a_width),
+            word = pack_fields([(pack_lanes(a[:, step].tolist(), kind.a_width),
                                   rows * kind.a_width),
-                                 (_pack_lanes(b[step, :].tolist(), kind.b_width),
+                                 (pack_lanes(b[step, :].tolist(), kind.b_width),
                                   cols * kind.b_width),
                                  (kind.modes.index(mode), mw), (int(last), 1)])
             if last:
@@ -181,7 +182,7 @@ def os_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, max_k: int,
         for r in range(rows):
             t = t_last + cols + pipeline - 1 + r
             o_valid[t] = 1
-            o_payload[t] = _pack_fields([(_pack_lanes(result[r], acc_width),
+            o_payload[t] = pack_fields([(pack_lanes(result[r], acc_width),
                                           cols * acc_width), (r, row_bits)])
     vectors = Vectors(
         stimulus={"i__valid": valid, "i__payload": payload},
@@ -229,10 +230,10 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
         mode, a, b = work[ab]
         swap = ar == 0
         w_valid.append(int(offer_w))
-        w_payload.append(_pack_lanes(work[wb][2][wr].tolist(), kind.b_width) if offer_w
+        w_payload.append(pack_lanes(work[wb][2][wr].tolist(), kind.b_width) if offer_w
                          else _garbage(gen, cols * kind.b_width))
         a_valid.append(int(offer_a))
-        a_payload.append(_pack_fields([(_pack_lanes(a[ar].tolist(), kind.a_width),
+        a_payload.append(pack_fields([(pack_lanes(a[ar].tolist(), kind.a_width),
                                         rows * kind.a_width),
                                        (kind.modes.index(mode), mw), (int(swap), 1)])
                          if offer_a else _garbage(gen, rows * kind.a_width + mw + 1))
@@ -262,7 +263,7 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
         lst += [0] * (n - len(lst))
     c_valid, c_payload = [0] * n, [None] * n
     for at, row in outputs:
-        c_valid[at], c_payload[at] = 1, _pack_lanes(row, acc_width)
+        c_valid[at], c_payload[at] = 1, pack_lanes(row, acc_width)
     vectors = Vectors(
         stimulus={"w__valid": w_valid, "w__payload": w_payload, "a__valid": a_valid,
                   "a__payload": a_payload},

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from quantrtl.designs import build
-from quantrtl.sim.gemm import _pack_lanes as _pack
+from quantrtl.sim.gemm import pack_lanes as _pack
 from quantrtl.sim.harness import VerificationError, run_vectors
 from quantrtl.sim.vectors import Vectors
 

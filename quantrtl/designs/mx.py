@@ -22,6 +22,7 @@ from quantrtl.golden import amx, minifloat, mx
 from quantrtl.hw.amx import SCALE_FORMATS as AMX_SCALE_FORMATS, AMXDot
 from quantrtl.hw.mx import MXDot, MXDotFP32
 from quantrtl.hw.rtl import from_component
+from quantrtl.sim.gemm import pack_lanes
 from quantrtl.sim.vectors import Vectors
 
 __all__ = ["MX_FORMATS", "mx_spec", "block_expected", "EXHAUSTIVE_LIMIT", "fp32_bits",
@@ -181,11 +182,6 @@ def _exhaustive_blocks(a_spec, b_spec):
     return out
 
 
-def _pack(codes: list[int], bits: int) -> int:
-    mask = (1 << bits) - 1
-    return sum((c & mask) << (bits * i) for i, c in enumerate(codes))
-
-
 def _make_mx_dot(p: dict):
     k, pipeline = p["k"], p["pipeline"]
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 64:
@@ -218,9 +214,9 @@ def _make_mx_dot(p: dict):
             raise ValueError(f"unknown vector mode {mode!r}")
         n = len(blocks)
         valid = (torch.rand(n, generator=gen) < 0.8).int().tolist()
-        stim = {"a": [_pack(a, a_bits) for a, _, _, _ in blocks],
+        stim = {"a": [pack_lanes(a, a_bits) for a, _, _, _ in blocks],
                 "a_scale": [sa for _, sa, _, _ in blocks],
-                "b": [_pack(b, b_bits) for _, _, b, _ in blocks],
+                "b": [pack_lanes(b, b_bits) for _, _, b, _ in blocks],
                 "b_scale": [sb for _, _, _, sb in blocks], "valid": valid}
         expected = {"sum": [], "exp": [], "nan": [], "valid_out": valid}
         for a, sa, b, sb in blocks:
@@ -375,9 +371,9 @@ def _make_mx_accumulate(p: dict, a_spec: MXSpec, b_spec: MXSpec):
                 elif seen_clear[u]:
                     acc = np.float32(0.0)
                 expected.append(fp32_bits(acc))
-        stim = {"a": [_pack(a, a_bits) for a, *_ in blocks],
+        stim = {"a": [pack_lanes(a, a_bits) for a, *_ in blocks],
                 "a_scale": [sa for _, sa, *_ in blocks],
-                "b": [_pack(b, b_bits) for _, _, b, *_ in blocks],
+                "b": [pack_lanes(b, b_bits) for _, _, b, *_ in blocks],
                 "b_scale": [sb for _, _, _, sb, _ in blocks], "valid": valid,
                 "clear": clear, "rst": [int(u == r) for u in range(n)]}
         idle = {name: 0 for name in stim}
@@ -670,9 +666,9 @@ def _make_amx_dot(p: dict):
             raise ValueError(f"unknown vector mode {mode!r}")
         n = len(blocks)
         valid = (torch.rand(n, generator=gen) < 0.8).int().tolist()
-        stim = {"a": [_pack(blk[0], 4) for blk in blocks],
+        stim = {"a": [pack_lanes(blk[0], 4) for blk in blocks],
                 "a_pos": [blk[1] for blk in blocks], "a_neg": [blk[2] for blk in blocks],
-                "b": [_pack(blk[3], 4) for blk in blocks],
+                "b": [pack_lanes(blk[3], 4) for blk in blocks],
                 "b_pos": [blk[4] for blk in blocks], "b_neg": [blk[5] for blk in blocks],
                 "valid": valid}
         expected = {"sum": [], "nan": [], "valid_out": list(valid)}

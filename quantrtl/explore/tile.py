@@ -21,25 +21,11 @@ import torch
 from quantrtl.base.errors import VerificationError
 from quantrtl.designs import FormatPair, array_pe, build
 from quantrtl.golden import arith
-from quantrtl.sim.gemm import mode_width
+from quantrtl.sim.gemm import mode_width, pack_fields, pack_lanes
 from quantrtl.sim.harness import run_batched
 from quantrtl.sim.vectors import Vectors
 
 __all__ = ["tile_vectors", "run_tile"]
-
-
-def _pack(fields) -> int:
-    """``[(value, width), ...]`` low field first; zero-width fields skipped."""
-    word, shift = 0, 0
-    for value, width in fields:
-        if width:
-            word |= (int(value) & ((1 << width) - 1)) << shift
-            shift += width
-    return word
-
-
-def _lanes(values, width: int) -> int:
-    return _pack([(v, width) for v in values])
 
 
 def tile_vectors(kind, a: torch.Tensor, b: torch.Tensor, acc_width: int) -> Vectors:
@@ -53,9 +39,10 @@ def tile_vectors(kind, a: torch.Tensor, b: torch.Tensor, acc_width: int) -> Vect
     valid, payload = [], []
     for step in range(k):
         valid.append(1)
-        payload.append(_pack([(_lanes(a[:, step].tolist(), kind.a_width), rows * kind.a_width),
-                              (_lanes(b[step].tolist(), kind.b_width), cols * kind.b_width),
-                              (0, mw), (int(step == k - 1), 1)]))
+        payload.append(pack_fields([
+            (pack_lanes(a[:, step].tolist(), kind.a_width), rows * kind.a_width),
+            (pack_lanes(b[step].tolist(), kind.b_width), cols * kind.b_width),
+            (0, mw), (int(step == k - 1), 1)]))
     result = arith.wrap(kind.product(a, b, kind.modes[0]), acc_width, kind.acc_signed)
     n = k + cols + rows
     valid += [0] * (n - k)
@@ -65,8 +52,8 @@ def tile_vectors(kind, a: torch.Tensor, b: torch.Tensor, acc_width: int) -> Vect
     for r in range(rows):
         t = k - 1 + cols - 1 + r
         o_valid[t] = 1
-        o_payload[t] = _pack([(_lanes(result[r].tolist(), acc_width), cols * acc_width),
-                              (r, row_bits)])
+        o_payload[t] = pack_fields([
+            (pack_lanes(result[r].tolist(), acc_width), cols * acc_width), (r, row_bits)])
     return Vectors(stimulus={"i__valid": valid, "i__payload": payload},
                    expected={"o__valid": o_valid, "o__payload": o_payload},
                    signed_outputs={"o__valid": False, "o__payload": False},
