@@ -1,0 +1,1 @@
+"""Placeholder: this family registers its designs in a commit of its own."""
