@@ -15,7 +15,7 @@ from quantrtl.hw.fp32 import FP32_INF, FP32_NAN, add_fp32, round_to_fp32
 from quantrtl.hw.mac import delay, unused_if_invalid
 
 __all__ = ["MXDot", "MXDotFP32", "element_format", "element_frac_bits", "element_max_fixed",
-           "tree_levels", "SCALE_NAN", "SCALE_BIAS", "MAX_K", "INT8_FRAC"]
+           "decode_element", "tree_levels", "SCALE_NAN", "SCALE_BIAS", "MAX_K", "INT8_FRAC"]
 
 SCALE_BIAS = 127   # E8M0: the scale code s stands for 2^(s - 127)
 SCALE_NAN = 0xFF   # ... and 255 for NaN
@@ -69,6 +69,19 @@ def element_max_fixed(fmt) -> int:
     if isinstance(fmt, IntSpec):
         return 1 << (fmt.bits - 1)
     return ((1 << fmt.man_bits) + fmt.max_mantissa) << (fmt.max_exp_field - 1)
+
+
+def decode_element(m: Module, fmt, code, name: str):
+    """``(sign, significand, shift or None, non-finite or None)`` of one element code of
+    ``fmt`` (``element_format``'s result): its fixed-point magnitude (units of
+    ``2^-element_frac_bits``) is ``significand << shift``. A minifloat as
+    ``hw.fp8.decode_float`` (significand 0 for a NaN or infinity code); INT8 (two's
+    complement): the sign bit, ``|code|`` in 8 unsigned bits, no shift, always finite."""
+    if isinstance(fmt, IntSpec):
+        mag = Signal(8, name=f"{name}_mag")
+        m.d.comb += mag.eq(Mux(code[7], -code, code))
+        return code[7], mag, None, None
+    return decode_float(m, fmt, code, name)
 
 
 def tree_levels(k: int) -> int:
@@ -191,18 +204,32 @@ class MXDot(wiring.Component):
         return self.product_width + 1 + tree_levels(self._k)
 
     @property
+    def latency_note(self) -> str:
+        if not self._pipeline:
+            return "combinational: sum, exp, nan and valid_out follow the inputs (latency 0)"
+        return (f"a block presented at a rising edge shows on sum, exp, nan and valid_out "
+                f"{self._pipeline} rising edge(s) later (pipeline)")
+
+    throughput_note = "one block of k element pairs per cycle: a new block every cycle"
+
+    @property
+    def reset_note(self) -> str:
+        if not self._pipeline:
+            return "no state: rst has no effect"
+        return "rst clears every pipeline stage: valid_out and the outputs read 0"
+
+    @property
+    def derived_widths(self) -> dict:
+        """Widths that follow from the parameters, in bits (for the datasheet)."""
+        return {"a element code": self._lane_layout(self._a_fmt).elem_shape.width,
+                "b element code": self._lane_layout(self._b_fmt).elem_shape.width,
+                "fractional bits of sum (frac_a + frac_b)": self.frac_bits,
+                "product magnitude (unsigned)": self.product_width,
+                "sum (signed)": self.sum_width, "exp (signed)": EXP_WIDTH}
+
+    @property
     def _signed_products(self) -> bool:
         return isinstance(self._a_fmt, IntSpec) and isinstance(self._b_fmt, IntSpec)
-
-    @staticmethod
-    def _decode(m: Module, fmt, code, name: str):
-        """``(sign, significand, shift or None, non-finite or None)`` of one element: its
-        fixed-point magnitude is ``significand << shift``."""
-        if isinstance(fmt, IntSpec):
-            mag = Signal(8, name=f"{name}_mag")
-            m.d.comb += mag.eq(Mux(code[7], -code, code))
-            return code[7], mag, None, None
-        return decode_float(m, fmt, code, name)
 
     def _lanes(self, m: Module):
         """Per lane the tree's leaf (signed ``product_width + 1`` bits) and the sign the
@@ -220,8 +247,8 @@ class MXDot(wiring.Component):
                 leaves.append(leaf)
                 signs.append(None)
                 continue
-            a_sign, a_sig, a_shift, a_bad = self._decode(m, self._a_fmt, a_lanes[i], f"a{i}")
-            b_sign, b_sig, b_shift, b_bad = self._decode(m, self._b_fmt, b_lanes[i], f"b{i}")
+            a_sign, a_sig, a_shift, a_bad = decode_element(m, self._a_fmt, a_lanes[i], f"a{i}")
+            b_sign, b_sig, b_shift, b_bad = decode_element(m, self._b_fmt, b_lanes[i], f"b{i}")
             bad += [f for f in (a_bad, b_bad) if f is not None]
             magnitude = Signal(width, name=f"mag{i}")
             neg = Signal(name=f"neg{i}")
@@ -325,6 +352,19 @@ class MXDotFP32(wiring.Component):
     @property
     def latency(self) -> int:
         return self._dot.latency + 1
+
+    @property
+    def latency_note(self) -> str:
+        return (f"a block presented with valid (and clear) at a rising edge is in acc "
+                f"{self.latency} rising edge(s) later (pipeline + 1)")
+
+    throughput_note = "one block of k element pairs per cycle: a new block every cycle"
+    reset_note = "rst clears every pipeline stage and the accumulator (+0)"
+
+    @property
+    def derived_widths(self) -> dict:
+        """Widths that follow from the parameters, in bits (for the datasheet)."""
+        return {**self._dot.derived_widths, "acc (FP32 bit pattern)": 32}
 
     def _infinities(self, m: Module):
         """``(other_nan, pos_inf, neg_inf)`` of the block on the inputs: a NaN cause other

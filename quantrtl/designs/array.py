@@ -34,6 +34,10 @@ def _make_systolic_array(p: dict):
     for mode in modes:
         pe.mode_index(mode)  # ValueError if the PE type cannot run it
     rows, cols = p["rows"], p["cols"]
+    # A PE type's spec may build its own array (a wrapper), or refuse a dataflow.
+    spec = ARRAY_PES[p["pe"]]
+    if p["dataflow"] == "os" and getattr(spec, "os_error", None):
+        raise ValueError(spec.os_error)
     if p["dataflow"] == "os":
         if p["bram"] == "1":
             raise ValueError("bram applies to dataflow=ws")
@@ -45,6 +49,10 @@ def _make_systolic_array(p: dict):
         if p["max_k"] is not None:
             raise ValueError("max_k applies to dataflow=os; a weight-stationary pass "
                              "reduces over K = rows")
+        ws_array = getattr(spec, "ws_array", None)
+        if ws_array is not None:
+            unit, vectors = ws_array(p, pe, kind)
+            return from_component(unit, "systolic_array"), vectors, False
         unit = WeightStationaryArray(rows=rows, cols=cols, pe=pe, acc_width=p["acc"],
                                      pipeline=p["pipeline"],
                                      bram=p["bram"] == "1")
@@ -80,10 +88,13 @@ register(DesignSpec(
         Param("b", "text", None, "weight lane format, as systolic-array's b="),
     ), _make_array_pe, reference=_cell_reference,
     lint=(("pe=int", "a=int4", "b=int4"), ("pe=mixed",), ("pe=ovp",),
-          ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",)),
-    # pe=mixed proves too, in about 7 minutes: not in the quick set.
+          ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",), ("pe=mx",),
+          ("pe=mx", "a=mxfp8-e5m2", "b=mxint8")),
+    # pe=mixed proves too, in about 7 minutes, and pe=mx E4M3 x E4M3 in 2 to 3: not in the
+    # quick set.
     prove=(("pe=int", "a=int4", "b=int4"), ("pe=int", "a=uint3", "b=int8"), ("pe=dint",),
-           ("pe=ovp",), ("pe=ovp", "a=int8", "b=ovp8")),
+           ("pe=ovp",), ("pe=ovp", "a=int8", "b=ovp8"), ("pe=mx",),
+           ("pe=mx", "a=mxfp8-e4m3", "b=mxfp4"), ("pe=mx", "a=mxint8", "b=mxfp6-e2m3")),
     rigor=(("pe=int", "a=int4", "b=int4"), ("pe=mixed",), ("pe=ovp",),
            ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",))))
 
