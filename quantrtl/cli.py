@@ -21,7 +21,7 @@ from quantrtl.commands import FORCE_HELP, PARAMS_HELP, add_verbs, positive_arg, 
 from quantrtl.designs import DESIGNS, build, provable
 from quantrtl.sim.harness import SIMULATORS
 from quantrtl.synth.flow import SynthFlags, check_flags, synthesize
-from quantrtl.synth.targets import TARGETS, get_target
+from quantrtl.synth.targets import TARGETS, get_target, overflow_text
 
 
 class UsageError(Exception):
@@ -80,11 +80,13 @@ def cmd_synth(args) -> int:
     if args.json:
         print(json.dumps({**result, "provenance": provenance()}, indent=2, sort_keys=True))
     else:
-        fmax = f"{result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] \
-            else "n/a (no place and route)"
+        fmax = f"Fmax {result['fmax_mhz']:.1f} MHz" if result["fmax_mhz"] \
+            else "Fmax n/a (no place and route)"
+        if result.get("fits") is False:  # a result, not a failure: exit status 0
+            fmax = overflow_text(result["overflow"])
         print(f"{design.label} on {target.name} [{flags.label()}]: {result['luts']} LUTs, "
               f"{result['ffs']} FFs, {result['carry']} carry, {result['dsps']} DSPs, "
-              f"Fmax {fmax}{' (cached)' if result['cached'] else ''}")
+              f"{fmax}{' (cached)' if result['cached'] else ''}")
         print(f"logs: {Path(result['logs']['yosys.log']).parent}")
     return 0
 

