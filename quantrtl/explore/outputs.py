@@ -13,6 +13,7 @@ from pathlib import Path
 
 from quantrtl.base.cache import atomic_write, output_folder, register_output_files
 from quantrtl.base.provenance import provenance_line
+from quantrtl.synth.targets import overflow_text
 
 __all__ = ["FILES", "write_outputs", "report_markdown"]
 
@@ -54,9 +55,12 @@ def report_markdown(doc: dict) -> str:
                   "| pair | LUTs/MAC | FFs/MAC | carry/MAC | DSPs/MAC | Fmax MHz |",
                   "|---|---:|---:|---:|---:|---:|"]
         for name, c in doc["costs"].items():
+            fmax = _f(c["fmax_mhz"], 1)
+            if c.get("fits") is False:  # not a candidate: the plan never uses it
+                fmax = f"{overflow_text(c['overflow'])}, no candidate"
             lines.append(f"| {name} | {_f(c['luts_per_mac'], 1)} | {_f(c['ffs_per_mac'], 1)} "
                          f"| {_f(c['carry_per_mac'], 1)} | {_f(c['dsps_per_mac'], 2)} | "
-                         f"{_f(c['fmax_mhz'], 1)} |")
+                         f"{fmax} |")
     plan = doc["plan"]
     m = plan["measured"]
     lines += ["", f"## Plan (budget {plan['budget']})", "",

@@ -121,10 +121,14 @@ def explore(opt: Options, say: Callable[[str], None] = _say) -> dict:
     if opt.hardware:
         cost = costs_mod.synth_costs(list(chosen), opt.target, *opt.array, max_k, say)
         metric, key = "LUTs per MAC", "luts_per_mac"
+        chosen = tuple(costs_mod.fitting(list(chosen), cost, say))  # no candidate otherwise
+        if not chosen:
+            raise ValueError(f"no format pair's {opt.array[0]}x{opt.array[1]} array fits "
+                             f"{opt.target}; choose a larger target or a smaller --array")
     else:
         cost = costs_mod.proxy_costs(list(chosen))
         metric, key = "proxy cost per MAC (weight bits x activation bits)", "proxy"
-    unit_cost = {name: c[key] for name, c in cost.items()}
+    unit_cost = {p.name: cost[p.name][key] for p in chosen}
 
     uniform = {}
     for pair in chosen:

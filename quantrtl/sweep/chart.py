@@ -1,6 +1,7 @@
 """A sweep's charts (matplotlib, Agg): ``fmax_spread.png``, the Fmax of every seed per
-design point (a bar from min to max, a dot per seed, a tick at the median), one panel per
-target; ``area_fmax.png``, LUTs against Fmax, a dot per seed, one panel per target."""
+design point (a bar from min to max, a dot per seed, a tick at the median; a point that does
+not fit its device: a red cross on the axis, "does not fit"), one panel per target;
+``area_fmax.png``, LUTs against Fmax, a dot per seed, one panel per target."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from pathlib import Path
 __all__ = ["charts"]
 
 
+def _shown(p) -> bool:
+    return bool(p["n"]) or p.get("fits") is False
+
+
 def _targets(points):
-    return list(dict.fromkeys(p["target"] for p in points if p["n"]))
+    return list(dict.fromkeys(p["target"] for p in points if _shown(p)))
 
 
 def charts(summary: dict, records: list[dict], folder: Path) -> list[str]:
@@ -32,8 +37,13 @@ def charts(summary: dict, records: list[dict], folder: Path) -> list[str]:
     fig, axes = plt.subplots(1, len(targets), figsize=(5.5 * len(targets), 4.8),
                              squeeze=False)
     for ax, target in zip(axes[0], targets):
-        shown = [p for p in points if p["target"] == target and p["n"]]
+        shown = [p for p in points if p["target"] == target and _shown(p)]
         for x, p in enumerate(shown):
+            if not p["n"]:  # does not fit the device: no Fmax
+                ax.plot([x], [0], "x", color="red", markersize=8)
+                ax.annotate("does not fit", (x, 0), textcoords="offset points",
+                            xytext=(0, 6), ha="center", fontsize=7, color="red")
+                continue
             values = fmax[(p["label"], target, p["variant"])]
             ax.vlines(x, p["fmax_min"], p["fmax_max"], linewidth=6, alpha=0.3)
             ax.plot([x] * len(values), values, "o", markersize=4)

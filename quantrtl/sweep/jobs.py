@@ -9,7 +9,9 @@ same job has the same key in every run (Dask's task key, and the ``job`` of its 
 prepares the YoWASP tools it needs once per process (``prepare_yowasp``, under its lock), and
 runs the existing cached flow (``quantrtl.synth.flow.synthesize`` or a golden-model
 simulation), returning the whole result as a dict: workers need no file system shared with
-the client. A tool failure raises ``ToolError`` (Dask retries it, then the client records it).
+the client. A tool failure raises ``ToolError`` (Dask retries it, then the client records it);
+a design too large for its device is a result (``status: "ok"``, ``fits: false`` and its
+``overflow``), cached like any other, not a failure.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ __all__ = ["Job", "expand", "run_job", "RESULT_KEYS"]
 
 # what a synth job's record keeps of synthesize()'s result
 RESULT_KEYS = ("luts", "ffs", "carry", "dsps", "fmax_mhz", "pnr_target_mhz", "rtl_sha",
-               "tools", "logs", "seconds", "cached")
+               "tools", "logs", "seconds", "cached", "fits", "overflow")
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""``report.md`` of a sweep: the Fmax distribution per design point, the comparisons whose
-ranges overlap, verification and failed jobs, from ``results.summarize``'s summary."""
+"""``report.md`` of a sweep: the Fmax distribution per design point (a point too large for its
+device shows "does not fit (LUT4 5,927 / 5,280)" instead), the comparisons whose ranges
+overlap, verification and failed jobs, from ``results.summarize``'s summary."""
 
 from __future__ import annotations
 
 from quantrtl.base.provenance import provenance_line
+from quantrtl.synth.targets import overflow_text
 
 __all__ = ["render", "fmax_table"]
 
@@ -20,9 +22,11 @@ def fmax_table(points: list[dict]) -> list[str]:
     for p in points:
         luts = p["luts"] if not isinstance(p["luts"], list) else \
             f"{p['luts'][0]}–{p['luts'][-1]}"
+        fmax = f"{_mhz(p['fmax_min'])} | {_mhz(p['fmax_median'])} | {_mhz(p['fmax_max'])}"
+        if p.get("fits") is False:
+            fmax = f"**{overflow_text(p['overflow'])}** | — | —"
         lines.append(f"| {p['label']} | {p['target']} | {p['variant']} | {luts} | "
-                     f"{p['ffs']} | {p['dsps']} | {p['n']} | {_mhz(p['fmax_min'])} | "
-                     f"{_mhz(p['fmax_median'])} | {_mhz(p['fmax_max'])} | {p['failed']} |")
+                     f"{p['ffs']} | {p['dsps']} | {p['n']} | {fmax} | {p['failed']} |")
     return lines
 
 
@@ -38,7 +42,9 @@ def render(summary: dict, charts: list[str]) -> str:
              f"Spec: `{summary.get('spec', '?')}`; {summary['jobs']} jobs. Tools: "
              f"{tools or 'n/a'}. Area from Yosys on the bare unit (it does not depend on the "
              "seed); Fmax from nextpnr on the unit inside a registered wrapper, once per "
-             "placement seed.", "", "## Fmax over the placement seeds", ""]
+             "placement seed. A design point that needs more of a resource than the device "
+             "has shows \"does not fit\" with what it needs and what the device has: a "
+             "result, not a failed job.", "", "## Fmax over the placement seeds", ""]
     lines += fmax_table(summary["points"])
     lines.append("")
     if summary.get("tools_differ"):

@@ -12,11 +12,13 @@ only with ``force``, and only the files listed in ``FILES`` are ever replaced.
 * ``finish(...)``: at the end, ``results.jsonl`` rewritten in job order (one line per job),
   ``summary.json``, ``report.md`` and the charts, through ``output_folder``.
 * ``summarize(records)``: per design point (label, target, variant) the Fmax over the seeds
-  (n, min, median, max) and the area; per target and variant every pair of points with two
-  or more seeds each, flagged when their Fmax ranges overlap (the order of the two medians
-  may then be placement noise); the tool versions: ``tools`` (those of the first synth job),
-  ``tool_sets`` (every distinct set, with its hosts and job count) and ``tools_differ``
-  (True when the workers ran different versions).
+  (n, min, median, max), the area, and ``fits`` (False with the ``overflow`` when the design
+  does not fit the device: a result, not a failure; None on a target with no device); per
+  target and variant every pair of points with two or more seeds each, flagged when their
+  Fmax ranges overlap (the order of the two medians may then be placement noise); the tool
+  versions: ``tools`` (those of the first synth job), ``tool_sets`` (every distinct set,
+  with its hosts and job count) and ``tools_differ`` (True when the workers ran different
+  versions).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ def summarize(records: list[dict]) -> dict:
     points = []
     for (label, target, variant), rs in groups.items():
         ok = [r for r in rs if r["status"] == "ok"]
+        no_fit = [r for r in ok if r.get("fits") is False]
         fmax = sorted(r["fmax_mhz"] for r in ok if r.get("fmax_mhz") is not None)
         luts = sorted({r["luts"] for r in ok})
         points.append({
@@ -121,6 +124,8 @@ def summarize(records: list[dict]) -> dict:
             "luts": luts[0] if len(luts) == 1 else (luts or None),
             "ffs": ok[0]["ffs"] if ok else None, "dsps": ok[0]["dsps"] if ok else None,
             "rtl_sha": sorted({r["rtl_sha"] for r in ok}),
+            "fits": False if no_fit else (ok[0].get("fits") if ok else None),
+            "overflow": no_fit[0]["overflow"] if no_fit else [],
         })
     comparisons = []
     for a, b in itertools.combinations(points, 2):

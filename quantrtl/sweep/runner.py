@@ -7,7 +7,8 @@ output folder and the cache checked, the Dask cluster started or reached
 record is appended to ``results.jsonl`` and reported on stderr as ``[i/n] <job>:
 <result>``; at the end the folder gets the summary, ``report.md`` and the charts
 (``results.finish``). Failed jobs do not stop the others; ``run_sweep`` then raises
-``ToolError`` (exit status 3) after writing everything.
+``ToolError`` (exit status 3) after writing everything. A job whose design does not fit its
+device is not a failure (``[i/n] <job>: <LUTs>, does not fit (...)``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from quantrtl.sweep import results
 from quantrtl.sweep.engine import connect, execute
 from quantrtl.sweep.jobs import expand
 from quantrtl.sweep.spec import load_spec
+from quantrtl.synth.targets import overflow_text
 
 __all__ = ["plan", "run_sweep"]
 
@@ -43,6 +45,8 @@ def _describe(record: dict) -> str:
     if record["kind"] == "verify":
         return f"{record['cycles']} cycles ({record['mode']}) pass{cached}"
     fmax = f", {record['fmax_mhz']:.1f} MHz" if record.get("fmax_mhz") else ""
+    if record.get("fits") is False:
+        fmax = f", {overflow_text(record['overflow'])}"
     return f"{record['luts']} LUTs{fmax}{cached}"
 
 
