@@ -99,6 +99,29 @@ class AMXDot(wiring.Component):
         return self._pipeline
 
     @property
+    def latency_note(self) -> str:
+        if not self._pipeline:
+            return "combinational: sum, nan and valid_out follow the inputs (latency 0)"
+        return (f"a block presented at a rising edge shows on sum, nan and valid_out "
+                f"{self._pipeline} rising edge(s) later (pipeline)")
+
+    throughput_note = "one block of k element pairs and their four scales per cycle"
+
+    @property
+    def reset_note(self) -> str:
+        if not self._pipeline:
+            return "no state: the unit has no clock or reset"
+        return "rst clears every pipeline stage: valid_out, nan and sum read 0"
+
+    @property
+    def derived_widths(self) -> dict:
+        """Widths that follow from the parameters, in bits (for the datasheet)."""
+        return {"element code (E2M1)": ELEMENT.bits, "scale code": 8,
+                "fractional bits of sum (2 + frac_a_scale + frac_b_scale)": self.frac_bits,
+                "sign class sum (unsigned, units of 1/4)": self.class_width,
+                "sum (signed)": self.sum_width}
+
+    @property
     def a_scale_fmt(self) -> FloatSpec:
         return self._a_scale
 

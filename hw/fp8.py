@@ -10,6 +10,7 @@ from amaranth.lib.wiring import In, Out
 from quantrtl.formats.minifloat import FloatSpec, parse_float
 from quantrtl.hw.mac import (
     MAX_ACC_WIDTH,
+    MACFacts,
     check_accumulator,
     delay,
     register_and_accumulate,
@@ -88,7 +89,7 @@ def decode_float(m: Module, fmt: FloatSpec, code, name: str):
     return fields.sign, sig, shift, bad
 
 
-class FP8MAC(wiring.Component):
+class FP8MAC(MACFacts, wiring.Component):
     """Minifloat weight × minifloat activation MAC with an exact fixed-point accumulator.
 
     Parameters: ``w_fmt``, ``x_fmt`` (``quantrtl.formats.minifloat.FloatSpec`` or a name,
@@ -184,6 +185,12 @@ class FP8MAC(wiring.Component):
     @property
     def latency(self) -> int:
         return self._pipeline + 1
+
+    @property
+    def derived_widths(self) -> dict:
+        """``MACFacts``'s widths and the fixed point of ``acc``, in bits."""
+        return {**super().derived_widths,
+                "fractional bits of acc (frac_w + frac_x)": self.frac_bits}
 
     def elaborate(self, platform):
         m = Module()

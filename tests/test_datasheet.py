@@ -74,6 +74,46 @@ def test_ws_datasheet_states_the_derived_facts():
     assert "synchronous, active-high" in text
 
 
+# Widths worked out by hand. FP8 MAC: E4M3's largest magnitude 448 = 0b111 << 6 is 18 bits
+# in units of 2^-9 (frac 9), E5M2's 57344 = 0b111 << 13 is 32 bits in units of 2^-16 (frac
+# 16); a product is both plus a sign, the accumulator 12 bits more (at most 62). AMX dot
+# (k = 32): an E2M1 product is at most 6 * 6 = 144 in units of 1/4, 32 of them 4,608 (13
+# bits); times both largest scales (57344 * 2^16 = 7 * 2^29 for E5M2, 448 * 2^9 = 7 * 2^15
+# for E4M3): 4,608 * 49 * 2^58 needs 76 bits, 4,608 * 49 * 2^44 62, plus a sign.
+FRAC_AMX = "fractional bits of sum (2 + frac_a_scale + frac_b_scale)"
+FRAC_FP8 = "fractional bits of acc (frac_w + frac_x)"
+CLASS_AMX = "sign class sum (unsigned, units of 1/4)"
+FACT_CASES = [
+    (("amx-dot", []), {"sum (signed)": 77, FRAC_AMX: 34, CLASS_AMX: 13}, 0, "sum"),
+    (("amx-dot", ["pipeline=2", "a_scale=e4m3"]), {"sum (signed)": 63, FRAC_AMX: 27,
+                                                   CLASS_AMX: 13}, 2, "sum"),
+    (("fp8-mac", []), {"product (signed bits)": 37, "accumulator": 49, FRAC_FP8: 18}, 1, "acc"),
+    (("fp8-mac", ["w=e5m2", "pipeline=2"]), {"product (signed bits)": 51, "accumulator": 62,
+                                            FRAC_FP8: 25}, 3, "acc"),
+]
+
+
+@pytest.mark.parametrize("case,widths,latency,result", FACT_CASES,
+                         ids=[_label(c[0]) for c in FACT_CASES])
+def test_amx_and_fp8_datasheets_state_the_derived_facts(case, widths, latency, result):
+    design = build(*case)
+    sheet = datasheet(design)
+    assert {k: sheet["derived_widths"].get(k) for k in widths} == widths
+    ports = {p.name: p.width for p in design.rtl.ports}
+    assert ports[result] == widths.get("sum (signed)", widths.get("accumulator"))
+    assert sheet["latency"]["cycles"] == latency
+    if latency:
+        assert "rst" in ports and sheet["reset"].startswith("rst clears")
+        assert f"{latency} rising edge(s) later" in sheet["latency"]["note"]
+    else:
+        assert "clk" not in ports and "no clock or reset" in sheet["reset"]
+        assert sheet["latency"]["note"].startswith("combinational")
+    assert "per cycle" in sheet["throughput"]
+    text = datasheet_markdown(sheet)
+    assert f"* Reset: {sheet['reset']}." in text
+    assert all(f"| {k} | {v} |" in text for k, v in widths.items())
+
+
 def test_os_result_fields_are_c_then_row():
     sheet = datasheet(build("systolic-array", []))
     o = next(p for p in sheet["ports"] if p["name"] == "o__payload")
