@@ -21,13 +21,33 @@ A mutant the bench does not kill is sorted by ``equivalence_check``:
   pipelined unit an equivalent mutant whose difference only an unreachable pipeline state
   shows would count as a survivor, never the other way round, so the score can only be
   understated;
-* otherwise (no reference: the systolic arrays; or a compositional proof, which cuts the
-  netlist at the OVP cells' decoder instances that a flattened mutant no longer has) SAT
-  on a miter of mutant and original (all inputs free, from the all-zero reset state;
-  bounded to ``BMC_STEPS`` cycles for sequential units, complete for combinational ones;
-  memories mapped to flip-flops). This can run for many minutes on a large netlist, or
-  one with memories: after ``EQUIV_TIMEOUT`` seconds the mutant counts as a survivor,
-  marked ``(equivalence undecided)``.
+* otherwise (no reference: the systolic arrays, ``mx-dot accumulate=1``; or a
+  compositional proof, which cuts the netlist at the OVP cells' decoder instances that a
+  flattened mutant no longer has) the mutant is compared with the original netlist:
+
+  1. a mutant whose netlist is the original's, byte for byte (the mutation changed
+     nothing that ``opt_clean`` keeps), is equivalent;
+  2. a sequential unit whose outputs are all compared always (no stream): a
+     register-matched induction. Every flip-flop of both netlists is cut open (``expose
+     -dff -shared -evert-dff``: its output becomes an input shared by the two netlists, its
+     input an output) and SAT proves, combinationally, that for every state and input the
+     two give the same outputs and the same next state. Both start in the same state (the
+     same registers with the same initial values, checked on the netlists' text), so by
+     induction over the cycles they agree on every input sequence, unbounded. The
+     shared state lets Yosys merge all logic outside the mutation's cone, so this takes
+     seconds where the bounded check below unrolls the whole datapath ``BMC_STEPS``
+     times. It is sufficient, not necessary: a mutant that differs only from an
+     unreachable state is not settled here and goes on to step 3;
+  3. SAT on a miter of mutant and original (all inputs free, from the all-zero reset
+     state; bounded to ``BMC_STEPS`` cycles for sequential units, complete for
+     combinational ones; memories mapped to flip-flops; a stream's payload compared only
+     while it is valid). This can run for many minutes on a large netlist, or one with
+     memories: after ``EQUIV_TIMEOUT`` seconds the mutant counts as a survivor, marked
+     ``(equivalence undecided)``.
+
+  The SAT runs model no undefined values: a constant ``x`` in a netlist is a 0 in both
+  copies, and the miter compares every output bit (no ``-ignore_gold_x``, which without
+  ``-enable_undef`` would hide every bit where the mutant reads 1 and the original 0).
 """
 
 from __future__ import annotations
@@ -47,13 +67,14 @@ from quantrtl.sim.harness import run_vectors
 
 __all__ = ["MutationReport", "mutation_test", "bench_vectors", "equivalence_check",
            "MUTATION_CYCLE_LIMIT", "MUTATION_RANDOM_COUNT", "VERIFY_RANDOM_COUNT",
-           "BMC_STEPS", "EQUIV_TIMEOUT"]
+           "BMC_STEPS", "EQUIV_TIMEOUT", "INDUCTION_TIMEOUT"]
 
 MUTATION_CYCLE_LIMIT = 30_000   # longer verification benches are replaced for mutation by
 MUTATION_RANDOM_COUNT = 4_000   # this many random cycles (+ the overflow runs of a MAC)
 VERIFY_RANDOM_COUNT = 20_000    # `quantrtl verify`'s default random count
 BMC_STEPS = 24                  # bound of the SAT comparison with the original (sequential)
 EQUIV_TIMEOUT = 300             # seconds for one equivalence check of a surviving mutant
+INDUCTION_TIMEOUT = 120         # seconds for its register-matched induction (step 2)
 
 
 @dataclass
@@ -149,17 +170,48 @@ def _stream_miter(ports) -> str | None:
     return "\n".join(lines)
 
 
+_REG = re.compile(r"^\s*reg\b.*$", re.MULTILINE)
+
+
+def _register_matched(top: str, mutant: Path, work: Path, design: str,
+                      timeout: float) -> bool:
+    """True if the register-matched induction (module docstring, step 2) proves the
+    mutant equal to the original; False if it does not (a difference, maybe from an
+    unreachable state, a register the two do not share, a timeout or a Yosys error)."""
+    gold = "orig_netlist.v"
+    if _REG.findall((work / gold).read_text()) != _REG.findall(mutant.read_text()):
+        return False  # other registers or initial values: not the same start state
+    script = (f"read_verilog {gold}; hierarchy -top {top}; flatten; rename {top} gold; "
+              f"read_verilog {mutant.name}; rename {top} gate; proc; memory; dffunmap; "
+              f"expose -dff -shared -evert-dff gold gate; opt_clean; "
+              f"select -assert-none t:$*dff* t:$ff t:$*latch* t:$mem*; "  # all cut open
+              f"miter -equiv -flatten -make_outputs gold gate miter; hierarchy -top miter; "
+              f"opt -fast; sat -verify -prove trigger 0 miter")
+    log = work / f"{mutant.stem}.induct.log"
+    try:
+        proc = _yosys(script, work, log.name, timeout)
+    except ToolTimeout:
+        return False
+    return proc.returncode == 0 and \
+        "SAT proof finished - no model found: SUCCESS!" in log.read_text(errors="replace")
+
+
 def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps: int,
                 design: str, timeout: float = EQUIV_TIMEOUT) -> bool | None:
-    """True if no input sequence (from the zero state, within ``bmc_steps`` cycles for
-    sequential units) makes the mutant's outputs differ from the original's (a stream's
-    payload only while it is valid); None if SAT did not decide within ``timeout``
-    seconds."""
-    seq = f"-seq {bmc_steps} -set-init-zero" if sequential else ""
+    """True if no input sequence (from the zero state; for sequential units unbounded when
+    the register-matched induction proves it, else within ``bmc_steps`` cycles) makes the
+    mutant's outputs differ from the original's (a stream's payload only while it is
+    valid); None if SAT did not decide within ``timeout`` seconds (module docstring)."""
     gold = "orig_netlist.v"  # written by _write_mutants beside every mutant
+    if mutant.read_text() == (work / gold).read_text():
+        return True
+    seq = f"-seq {bmc_steps} -set-init-zero" if sequential else ""
     miter = _stream_miter(RTL(top, (work / gold).read_text()).ports)
+    if sequential and miter is None and _register_matched(top, mutant, work, design,
+                                                          INDUCTION_TIMEOUT):
+        return True
     if miter is None:
-        compare = ("miter -equiv -flatten -make_outputs -ignore_gold_x gold gate miter; "
+        compare = ("miter -equiv -flatten -make_outputs gold gate miter; "
                    "hierarchy -top miter")
     else:
         (work / "stream_miter.v").write_text(miter)
@@ -212,6 +264,8 @@ def equivalence_check(design: Design, *, bmc_steps: int = BMC_STEPS):
         return _equivalent(design.rtl.top, path, path.parent, design.rtl.clocked, bmc_steps,
                            design.label)
     steps = f", {bmc_steps} cycles from reset" if design.rtl.clocked else ""
+    if design.rtl.clocked and _stream_miter(design.rtl.ports) is None:
+        steps = f", register-matched induction, else {bmc_steps} cycles from reset"
     return f"SAT against the original{steps}", bmc
 
 
