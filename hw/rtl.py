@@ -213,7 +213,7 @@ def from_component(component, top: str) -> RTL:
 
     The Verilog is made ``portable``: every combinational process runs at time 0, so
     registers load their reset or initial values and no output is X after reset, under
-    Icarus (any ``-g`` mode) and Verilator, with no help from the testbench.
+    Icarus (any ``-g`` mode), Verilator and Yosys's ``sim``, with no help from the testbench.
 
     The RTL also records the component's ``interface`` (each port's flow, shape and
     payload fields, with the lanes of the component's ``lanes`` table) and its ``facts``

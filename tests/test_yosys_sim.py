@@ -1,9 +1,10 @@
 """Portable Verilog under Yosys's own simulation: every registered design (the cases of
 ``tests/test_portable.py``), driven by the plain-Verilog X-check bench under Icarus
-(``-g2012``), which dumps the unit's ports to an FST file; Yosys's ``sim`` replays those
-inputs into the generated Verilog (``read_verilog; prep``, no testbench) and must show no X
-or Z on any output at any sample, reset included, and the same outputs as Icarus at every
-clock edge (``-sim-cmp``) and at every sample of the bench's trace.
+(``-g2012``), which dumps the unit's ports to an FST file (Yosys 0.23 reads VCD only
+through GTKWave's ``vcd2fst``); Yosys's ``sim`` replays those inputs into the generated
+Verilog (``read_verilog; prep``, no testbench) and must show no X or Z on any output at any
+sample, reset included, and the same outputs as Icarus at every clock edge (``-sim-cmp``)
+and at every sample of the bench's trace.
 
 Needs a Yosys with ``sim`` on PATH (``scripts/ensure-yosys-sim.sh``; the YoWASP Yosys has
 none): skipped without one, a failure when ``CI`` is set.
