@@ -193,7 +193,9 @@ def synthesize(rtl: RTL, target: Target | str, flags: SynthFlags = SynthFlags(),
     """Area (and, where the target has place-and-route, Fmax) of ``rtl`` on ``target``.
 
     Returns the result dict (also stored as ``result.json`` in the cache folder); a cached
-    result carries ``"cached": True``. Raises ``ToolError`` naming the tool, design and log.
+    result carries ``"cached": True``. A design too large for the device is a result with
+    ``"fits": False``, its ``overflow`` and no Fmax (module docstring). Raises ``ToolError``
+    naming the tool, design and log.
     """
     target = get_target(target) if isinstance(target, str) else target
     check_flags(target, flags)
@@ -270,7 +272,9 @@ def _build(rtl: RTL, target: Target, flags: SynthFlags, key: str, final: Path,
 
 def _fit_of_older(result: dict, target: Target) -> dict:
     """A cached result with ``fits`` and ``overflow``: results stored before they existed
-    placed (or were area only), so their verdict is the capacity check of their cells."""
+    placed (or were area only), so their verdict is the capacity check of their cells. Their
+    meaning did not change (a run that failed was never stored), so FLOW_VERSION stays and
+    they remain valid."""
     if "fits" in result:
         return result
     over = overflow(result["cells"], target)
