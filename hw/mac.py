@@ -64,7 +64,7 @@ def check_mac_params(a_width, a_signed, b_width, b_signed, acc_width, pipeline, 
 
 class MACFacts:
     """Datasheet facts every MAC with ``valid``/``clear`` and ``acc`` shares (mixed into
-    IntMAC, DIntMAC, OVPPE): it needs ``latency``, ``product_width`` and ``_acc_width``."""
+    IntMAC, DIntMAC, OVPPE, FP8MAC): it needs ``latency``, ``product_width`` and ``_acc_width``."""
 
     throughput_note = "one MAC per cycle: new operands may be presented every cycle"
     reset_note = "rst clears the accumulator and every pipeline register"
