@@ -124,7 +124,7 @@ def test_lint_clean(params):
     assert lint(d.rtl, design=d.label).warnings == []
 
 
-@pytest.mark.parametrize("params", [["n=4", "pipeline=0"], ["n=4"],
+@pytest.mark.parametrize("params", [["n=4", "pipeline=0"], ["n=4"], ["n=8", "pipeline=1"],
                                     ["n=2", "width=16"]])
 def test_proves_against_golden(params):
     result = prove("fwht", params)
