@@ -14,7 +14,7 @@ import torch
 from quantrtl.golden.arith import mac_trace
 from quantrtl.golden.integer import IntFormat
 
-__all__ = ["Vectors", "biased_choice", "mac_stream_vectors", "mac_vectors",
+__all__ = ["Vectors", "biased_choice", "check_request", "mac_stream_vectors", "mac_vectors",
            "MODES"]
 
 MODES = ("exhaustive", "random")
@@ -38,6 +38,20 @@ class Vectors:
 
     def to_config(self) -> dict:
         return asdict(self)
+
+
+def check_request(mode: str, count, exhaustive_refusal: str | None = None) -> None:
+    """Refuse a bad vector request before any work, with one ``ValueError``: a ``mode`` not
+    in ``MODES``, ``"random"`` with a ``count`` that is not a positive int, or
+    ``"exhaustive"`` where the design gives ``exhaustive_refusal`` (why it has none)."""
+    if mode == "exhaustive":
+        if exhaustive_refusal:
+            raise ValueError(exhaustive_refusal)
+    elif mode == "random":
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"random vectors need a positive count, got {count!r}")
+    else:
+        raise ValueError(f"unknown vector mode {mode!r} (choose from {', '.join(MODES)})")
 
 
 def biased_choice(codes: torch.Tensor, extremes: torch.Tensor, count: int,
@@ -74,6 +88,7 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
     second half: the accumulator reads 0 after edge ``r`` and the ``latency`` vectors in
     flight at that edge are lost (the pipeline registers are reset too).
     """
+    check_request(mode, count)
     gen = torch.Generator().manual_seed(seed)
     if mode == "exhaustive":
         a_all = a_codes.repeat_interleave(len(b_codes))
@@ -84,15 +99,11 @@ def mac_stream_vectors(a_codes: torch.Tensor, b_codes: torch.Tensor, trace, *,
         valid = torch.cat([torch.ones(n, dtype=torch.bool), torch.rand(n, generator=gen) < 0.9])
         clear = torch.cat([torch.ones(n, dtype=torch.bool),
                            torch.rand(n, generator=gen) < 0.02])
-    elif mode == "random":
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"random vectors need a positive count, got {count!r}")
+    else:
         a = biased_choice(a_codes, a_extremes, count, gen)
         b = biased_choice(b_codes, b_extremes, count, gen)
         valid = torch.rand(count, generator=gen) < 0.85
         clear = torch.rand(count, generator=gen) < 0.01
-    else:
-        raise ValueError(f"unknown vector mode {mode!r} (choose from {', '.join(MODES)})")
     # Whatever the draws did: an extreme product, a clear without valid (the sum must
     # restart at 0), an idle cycle, the product again, a clear without valid.
     a = torch.cat([a, a_extremes[-1:].repeat(4)])

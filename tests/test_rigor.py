@@ -366,6 +366,20 @@ def test_a_proof_that_cannot_be_built_fails_the_rigor_row(monkeypatch):
         rigor_table.resolve_units([" "])
 
 
+def test_a_unit_whose_reference_declines_its_parameters_is_not_proved_not_failed():
+    """mx-dot accumulate=1 (an FP32 accumulator) has no proof reference while mx-dot has
+    one: its row says why, as a design without a reference does; a proof that works has
+    no reason."""
+    reason = rigor_table._no_reference(build("mx-dot", ["k=2", "accumulate=1"]))
+    assert reason.startswith("prove has no reference for mx-dot accumulate=1"), reason
+    reason = rigor_table._no_reference(build("systolic-array", ["rows=1", "cols=1",
+                                                                "max_k=2"]))
+    assert reason.startswith("prove has no reference for systolic-array"), reason
+    assert rigor_table._no_reference(build("mx-dot", ["k=2"])) is None
+    assert any(u.params == ("k=2", "accumulate=1") for u in rigor_table.DEFAULT_UNITS
+               if u.design == "mx-dot")
+
+
 def test_rigor_refuses_bad_units_before_running_anything(tmp_path, capsys):
     assert main(["rigor", "--out", str(tmp_path), "--designs", "no-such-unit"]) == 2
     assert main(["rigor", "--out", str(tmp_path), "--designs", "int-mac a=int9"]) == 2
