@@ -131,7 +131,8 @@ register(DesignSpec(
         Param("pipeline", "int", 0, "register stages before the accumulator, 0..4"),
         Param("overflow", "choice", "wrap", "accumulator overflow", OVERFLOW_MODES),
     ), _make_ternary_mac, reference=_mac_reference,
-    lint=((), ("x=int4", "acc=16", "overflow=saturate"), ("pipeline=2",)),
+    lint=((), ("x=int4", "acc=16", "overflow=saturate"), ("pipeline=2",),
+          ("x=int4", "acc=8", "overflow=saturate", "pipeline=1")),
     prove=((), ("x=int4", "acc=8", "overflow=saturate"), ("pipeline=1",),
            ("x=int8", "acc=12", "overflow=saturate", "pipeline=2")),
     rigor=((), ("x=int4", "acc=8", "overflow=saturate", "pipeline=1"))))
