@@ -96,7 +96,7 @@ register(DesignSpec(
            ("pe=ovp",), ("pe=ovp", "a=int8", "b=ovp8"), ("pe=mx",),
            ("pe=mx", "a=mxfp8-e4m3", "b=mxfp4"), ("pe=mx", "a=mxint8", "b=mxfp6-e2m3")),
     rigor=(("pe=int", "a=int4", "b=int4"), ("pe=mixed",), ("pe=ovp",),
-           ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",))))
+           ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",), ("pe=mx",))))
 
 register(DesignSpec(
     "systolic-array", "systolic GEMM array (hw.array), output- or weight-stationary, "
