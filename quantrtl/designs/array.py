@@ -89,14 +89,15 @@ register(DesignSpec(
     ), _make_array_pe, reference=_cell_reference,
     lint=(("pe=int", "a=int4", "b=int4"), ("pe=mixed",), ("pe=ovp",),
           ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",), ("pe=mx",),
-          ("pe=mx", "a=mxfp8-e5m2", "b=mxint8")),
+          ("pe=mx", "a=mxfp8-e5m2", "b=mxint8"), ("pe=ternary",)),
     # pe=mixed proves too, in about 7 minutes, and pe=mx E4M3 x E4M3 in 2 to 3: not in the
     # quick set.
     prove=(("pe=int", "a=int4", "b=int4"), ("pe=int", "a=uint3", "b=int8"), ("pe=dint",),
            ("pe=ovp",), ("pe=ovp", "a=int8", "b=ovp8"), ("pe=mx",),
-           ("pe=mx", "a=mxfp8-e4m3", "b=mxfp4"), ("pe=mx", "a=mxint8", "b=mxfp6-e2m3")),
+           ("pe=mx", "a=mxfp8-e4m3", "b=mxfp4"), ("pe=mx", "a=mxint8", "b=mxfp6-e2m3"),
+           ("pe=ternary",), ("pe=ternary", "a=int4")),
     rigor=(("pe=int", "a=int4", "b=int4"), ("pe=mixed",), ("pe=ovp",),
-           ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",), ("pe=mx",))))
+           ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",), ("pe=mx",), ("pe=ternary",))))
 
 register(DesignSpec(
     "systolic-array", "systolic GEMM array (hw.array), output- or weight-stationary, "
@@ -107,10 +108,12 @@ register(DesignSpec(
               DATAFLOWS),
         Param("pe", "text", "int", "PE type: " + _PE_TYPES),
         Param("a", "text", None, "activation format (A, M x K): int PE intN/uintN "
-              "(default int8), ovp ovp4|int8, dint intN (default int8), mixed none"),
+              "(default int8), ovp ovp4|int8, dint intN (default int8), mixed none, mx "
+              "mxfp4|mxfp6-e2m3|mxfp6-e3m2|mxfp8-e4m3|mxfp8-e5m2|mxint8 (default mxfp4; ws "
+              "only, one block of K = rows per pass), ternary intN (default int8)"),
         Param("b", "text", None, "weight format (B, K x N): int PE intN/uintN "
               "(default int8), ovp ovp4|ovp4-flint|ovp8, dint dintN[-d<levels>], "
-              "mixed none"),
+              "mixed none, mx as a=, ternary ternary"),
         Param("modes", "text", None, "runtime modes the bench exercises (default: all)"),
         Param("max_k", "int", None, "os: longest reduction a tile may have, in steps "
               "(default 64)"),

@@ -174,7 +174,8 @@ register(DesignSpec(
               "after every butterfly stage)"),
     ), _make_fwht, reference=_reference,
     lint=((), ("n=4", "width=3", "pipeline=0"), ("n=64", "pipeline=3"),
-          ("n=2", "width=16", "pipeline=1"), ("n=32", "width=4", "pipeline=2")),
+          ("n=2", "width=16", "pipeline=1"), ("n=32", "width=4", "pipeline=2"),
+          ("n=4", "width=3", "pipeline=2")),
     # SAT on a loaded 2-core machine: n=4 and n=8 in 1-6 s, n=16 11 s (45 s pipelined),
     # n=32 about 2 minutes (larger n are verified by simulation)
     prove=(("n=4", "pipeline=0"), ("n=4",), ("n=8", "pipeline=0"), ("n=8", "pipeline=1"),
