@@ -29,7 +29,7 @@ from quantrtl.golden.integer import IntFormat
 from quantrtl.sim.vectors import Vectors, biased_choice
 
 __all__ = ["IntOperands", "mode_width", "os_stream_vectors", "ws_stream_vectors",
-           "step_vectors", "pack_lanes", "pack_fields"]
+           "ws_schedule", "step_vectors", "pack_lanes", "pack_fields"]
 
 P_IDLE = 0.1
 
@@ -219,33 +219,64 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
         work.append((mode, kind.draw(gen, (m_rows, rows), "a", mode),
                      kind.draw(gen, (rows, cols), "b", mode)))
 
+    results = {}
+
+    def expect(batch, row):  # the golden rows of a whole batch at once
+        if batch not in results:
+            mode, a, b = work[batch]
+            results[batch] = _result(kind, a, b, mode, acc_width)
+        return pack_lanes(results[batch][row], acc_width)
+
+    def a_word(batch, row, swap):
+        mode, a, _ = work[batch]
+        return pack_fields([(pack_lanes(a[row].tolist(), kind.a_width), rows * kind.a_width),
+                            (kind.modes.index(mode), mw), (int(swap), 1)])
+
+    vectors = ws_schedule(
+        [a.shape[0] for _, a, _ in work], rows=rows, cols=cols, latency=latency, gen=gen,
+        w_word=lambda batch, row: pack_lanes(work[batch][2][row].tolist(), kind.b_width),
+        a_word=a_word, expect=expect, w_bits=cols * kind.b_width,
+        a_bits=rows * kind.a_width + mw + 1, seed=seed)
+    macs = sum(a.shape[0] * rows * cols * kind.elements(mode) for mode, a, _ in work)
+    return vectors, macs
+
+
+def ws_schedule(batch_rows: list[int], *, rows: int, cols: int, latency: int, gen,
+                w_word, a_word, expect, w_bits: int, a_bits: int, seed: int,
+                garbage=_garbage) -> Vectors:
+    """The stream vectors of a weight-stationary array (ports ``w``, ``a`` -> ``c``) for
+    batches of one weight tile (``rows`` rows on ``w``) and ``batch_rows[i]`` activation
+    rows on ``a`` each, the first with ``swap``; ``c`` row ``m`` expected ``latency - 1``
+    cycles after its ``a`` transfer (the vectors' ``latency=1`` adds the last cycle).
+
+    Both streams offer data whenever they have some (``P_IDLE`` idle cycles, ``garbage(gen,
+    bits)`` payload), so loading the next tile overlaps the current batch and the array's
+    documented ``ready`` rules decide the schedule: ``w`` takes a row while fewer than
+    ``rows`` are loaded and no swap is in flight (``rows + cols - 1`` cycles after a swap
+    transfer); a ``swap`` row waits for all ``rows``. Payloads come from the callbacks:
+    ``w_word(batch, row)``, ``a_word(batch, row, swap)`` and ``expect(batch, row)`` (the
+    packed ``c`` payload). ``gen`` is drawn in a fixed order each cycle: offer ``w``, offer
+    ``a``, then whatever ``w_word`` or ``garbage`` draws for ``w``, then ``a``'s garbage.
+    """
     w_valid, w_payload, a_valid, a_payload, outputs = [], [], [], [], []
     loaded = draining = 0
     wb = wr = 0          # next weight row to offer: batch wb, row wr
     ab = ar = 0          # next activation row: batch ab, row ar
-    t, macs = 0, 0
-    while ab < len(work):
-        offer_w = wb < len(work) and torch.rand(1, generator=gen).item() >= P_IDLE
+    t = 0
+    while ab < len(batch_rows):
+        offer_w = wb < len(batch_rows) and torch.rand(1, generator=gen).item() >= P_IDLE
         offer_a = torch.rand(1, generator=gen).item() >= P_IDLE
-        mode, a, b = work[ab]
         swap = ar == 0
         w_valid.append(int(offer_w))
-        w_payload.append(pack_lanes(work[wb][2][wr].tolist(), kind.b_width) if offer_w
-                         else _garbage(gen, cols * kind.b_width))
+        w_payload.append(w_word(wb, wr) if offer_w else garbage(gen, w_bits))
         a_valid.append(int(offer_a))
-        a_payload.append(pack_fields([(pack_lanes(a[ar].tolist(), kind.a_width),
-                                        rows * kind.a_width),
-                                       (kind.modes.index(mode), mw), (int(swap), 1)])
-                         if offer_a else _garbage(gen, rows * kind.a_width + mw + 1))
+        a_payload.append(a_word(ab, ar, swap) if offer_a else garbage(gen, a_bits))
         w_take = offer_w and loaded != rows and draining == 0
         a_take = offer_a and (not swap or loaded == rows)
         if a_take:
-            if ar == 0:  # the golden rows of the whole batch at once
-                batch_result = _result(kind, a, b, mode, acc_width)
-            outputs.append((t + latency - 1, batch_result[ar]))
-            macs += rows * cols * kind.elements(mode)
+            outputs.append((t + latency - 1, expect(ab, ar)))
             ar += 1
-            if ar == a.shape[0]:
+            if ar == batch_rows[ab]:
                 ab, ar = ab + 1, 0
         if a_take and swap:
             loaded, draining = 0, rows + cols - 1
@@ -262,16 +293,15 @@ def ws_stream_vectors(rows: int, cols: int, kind, *, acc_width: int, batches: in
     for lst in (w_valid, w_payload, a_valid, a_payload):
         lst += [0] * (n - len(lst))
     c_valid, c_payload = [0] * n, [None] * n
-    for at, row in outputs:
-        c_valid[at], c_payload[at] = 1, pack_lanes(row, acc_width)
-    vectors = Vectors(
+    for at, word in outputs:
+        c_valid[at], c_payload[at] = 1, word
+    return Vectors(
         stimulus={"w__valid": w_valid, "w__payload": w_payload, "a__valid": a_valid,
                   "a__payload": a_payload},
         expected={"c__valid": c_valid, "c__payload": c_payload},
         signed_outputs={"c__valid": False, "c__payload": False},
         latency=1, idle={"w__valid": 0, "w__payload": 0, "a__valid": 0, "a__payload": 0},
         seed=seed, mode="random")
-    return vectors, macs
 
 
 SWEEP_MIN_DRAWN = 32  # drawn A lanes of a swept random step bench, at least

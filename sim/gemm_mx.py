@@ -25,7 +25,7 @@ from quantrtl.formats.integer import IntSpec
 from quantrtl.formats.minifloat import MXSpec
 from quantrtl.golden import minifloat
 from quantrtl.golden.mx import SCALE_BIAS, SCALE_NAN, block_dot
-from quantrtl.sim.gemm import P_IDLE, pack_fields, pack_lanes
+from quantrtl.sim.gemm import pack_fields, pack_lanes, ws_schedule
 from quantrtl.sim.vectors import Vectors, biased_choice
 
 __all__ = ["MXOperands", "mx_ws_stream_vectors", "EXP_WIDTH"]
@@ -179,65 +179,29 @@ def mx_ws_stream_vectors(rows: int, cols: int, kind: MXOperands, *, acc_width: i
                      kind.draw(gen, (rows, cols), "b", mode), _scales(gen, cols)))
 
     wa, wb = kind.a_width, kind.b_width
-    w_bits, a_bits = cols * (wb + 8), rows * wa + 9
-    w_valid, w_payload, a_valid, a_payload, outputs = [], [], [], [], []
-    loaded = draining = 0
-    bi = wr = 0          # next weight row to offer: batch bi, row wr
-    ab = ar = 0          # next activation row: batch ab, row ar
-    t, macs = 0, 0
-    while ab < len(work):
-        offer_w = bi < len(work) and torch.rand(1, generator=gen).item() >= P_IDLE
-        offer_a = torch.rand(1, generator=gen).item() >= P_IDLE
-        a, a_scales, b, b_scales = work[ab]
-        swap = ar == 0
-        if offer_w:
-            tile, scales = work[bi][2], work[bi][3]
-            if wr != rows - 1:  # only the last row's scales count
-                scales = torch.randint(256, (cols,), generator=gen)
-            w_payload.append(pack_fields([(pack_lanes(tile[wr].tolist(), wb), cols * wb),
-                                          (pack_lanes(scales.tolist(), 8), cols * 8)]))
-        else:
-            w_payload.append(_random_word(gen, w_bits))
-        w_valid.append(int(offer_w))
-        a_valid.append(int(offer_a))
-        a_payload.append(pack_fields([(pack_lanes(a[ar].tolist(), wa), rows * wa),
-                                      (int(a_scales[ar]), 8), (int(swap), 1)])
-                         if offer_a else _random_word(gen, a_bits))
-        w_take = offer_w and loaded != rows and draining == 0
-        a_take = offer_a and (not swap or loaded == rows)
-        if a_take:
-            row = _expected_row(kind, a[ar], int(a_scales[ar]), b, b_scales)
-            outputs.append((t + latency - 1, row))
-            macs += rows * cols
-            ar += 1
-            if ar == a.shape[0]:
-                ab, ar = ab + 1, 0
-        if a_take and swap:
-            loaded, draining = 0, rows + cols - 1
-        else:
-            draining = max(0, draining - 1)
-            if w_take:
-                loaded += 1
-                wr += 1
-                if wr == rows:
-                    bi, wr = bi + 1, 0
-        t += 1
 
-    n = t + latency
-    for lst in (w_valid, w_payload, a_valid, a_payload):
-        lst += [0] * (n - len(lst))
-    c_valid, c_payload = [0] * n, [None] * n
-    for at, row in outputs:
-        c_valid[at] = 1
-        c_payload[at] = pack_fields([
-            (pack_lanes([r[0] for r in row], acc_width), cols * acc_width),
-            (pack_lanes([r[1] for r in row], EXP_WIDTH), cols * EXP_WIDTH),
-            (pack_lanes([r[2] for r in row], 1), cols)])
-    vectors = Vectors(
-        stimulus={"w__valid": w_valid, "w__payload": w_payload, "a__valid": a_valid,
-                  "a__payload": a_payload},
-        expected={"c__valid": c_valid, "c__payload": c_payload},
-        signed_outputs={"c__valid": False, "c__payload": False},
-        latency=1, idle={"w__valid": 0, "w__payload": 0, "a__valid": 0, "a__payload": 0},
-        seed=seed, mode="random")
-    return vectors, macs
+    def w_word(batch, row):
+        tile, scales = work[batch][2], work[batch][3]
+        if row != rows - 1:  # only the last row's scales count
+            scales = torch.randint(256, (cols,), generator=gen)
+        return pack_fields([(pack_lanes(tile[row].tolist(), wb), cols * wb),
+                            (pack_lanes(scales.tolist(), 8), cols * 8)])
+
+    def a_word(batch, row, swap):
+        a, a_scales = work[batch][0], work[batch][1]
+        return pack_fields([(pack_lanes(a[row].tolist(), wa), rows * wa),
+                            (int(a_scales[row]), 8), (int(swap), 1)])
+
+    def expect(batch, row):
+        a, a_scales, b, b_scales = work[batch]
+        out = _expected_row(kind, a[row], int(a_scales[row]), b, b_scales)
+        return pack_fields([
+            (pack_lanes([r[0] for r in out], acc_width), cols * acc_width),
+            (pack_lanes([r[1] for r in out], EXP_WIDTH), cols * EXP_WIDTH),
+            (pack_lanes([r[2] for r in out], 1), cols)])
+
+    vectors = ws_schedule([w[0].shape[0] for w in work], rows=rows, cols=cols,
+                          latency=latency, gen=gen, w_word=w_word, a_word=a_word,
+                          expect=expect, w_bits=cols * (wb + 8), a_bits=rows * wa + 9,
+                          seed=seed, garbage=_random_word)
+    return vectors, sum(w[0].shape[0] for w in work) * rows * cols
