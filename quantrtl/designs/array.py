@@ -36,7 +36,7 @@ def _make_systolic_array(p: dict):
     rows, cols = p["rows"], p["cols"]
     # A PE type's spec may build its own array (a wrapper), or refuse a dataflow.
     spec = ARRAY_PES[p["pe"]]
-    if p["dataflow"] == "os" and getattr(spec, "os_error", None):
+    if p["dataflow"] == "os" and spec.os_error:
         raise ValueError(spec.os_error)
     if p["dataflow"] == "os":
         if p["bram"] == "1":
@@ -49,7 +49,7 @@ def _make_systolic_array(p: dict):
         if p["max_k"] is not None:
             raise ValueError("max_k applies to dataflow=os; a weight-stationary pass "
                              "reduces over K = rows")
-        ws_array = getattr(spec, "ws_array", None)
+        ws_array = spec.ws_array
         if ws_array is not None:
             unit, vectors = ws_array(p, pe, kind)
             return from_component(unit, "systolic_array"), vectors, False

@@ -5,9 +5,6 @@ dataflow=ws``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import torch
 
 from quantrtl.designs.registry import PETypeSpec, register_pe
@@ -18,20 +15,9 @@ from quantrtl.hw.array_mx import MXWeightStationaryArray
 from quantrtl.hw.pe_mx import MXArrayPE
 from quantrtl.sim.gemm_mx import MXOperands, mx_ws_stream_vectors
 
-__all__ = ["MXPETypeSpec"]
+__all__: list[str] = []
 
 DEFAULT_BLOCK = 32
-
-
-@dataclass(frozen=True)
-class MXPETypeSpec(PETypeSpec):
-    """A PE type whose weight-stationary array is a wrapper: ``ws_array(params, pe, kind)
-    -> (component, vectors(mode, count, seed))`` builds ``systolic-array dataflow=ws`` in
-    place of the plain ``hw.array.WeightStationaryArray`` (``quantrtl.designs.array`` looks
-    for it); ``os_error``: why ``dataflow=os`` is not built (None: it is)."""
-
-    ws_array: Callable | None = field(default=None, repr=False)
-    os_error: str | None = None
 
 
 def _spec(name: str, side: str, block: int) -> MXSpec:
@@ -88,7 +74,7 @@ def _reference(design, kind):
     return step_reference(design, kind, _mx_terms)
 
 
-register_pe(MXPETypeSpec(
+register_pe(PETypeSpec(
     "mx", _mx_pe, _reference, ws_array=_ws_array,
     os_error="pe=mx runs dataflow=ws only: the block scales are applied per column at the "
              "bottom edge of a weight-stationary pass (one block of K = rows)"))

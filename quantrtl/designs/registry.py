@@ -25,11 +25,16 @@ class PETypeSpec:
     ``make(params) -> (hw.pe.PEType, golden operand kind of sim.gemm)`` reads the formats
     ``a=`` and ``b=`` (``None``: its defaults) and raises ``ValueError`` for formats it
     cannot take; ``reference(design, kind)`` is the golden reference of its cell's step
-    (``quantrtl.formal``)."""
+    (``quantrtl.formal``). Optional: ``ws_array(params, pe, kind) -> (component,
+    vectors(mode, count, seed))`` builds ``systolic-array dataflow=ws`` in place of the
+    plain ``hw.array.WeightStationaryArray`` (a wrapper, e.g. ``pe=mx``'s block scales on
+    the bottom edge); ``os_error``: why ``dataflow=os`` is not built (None: it is)."""
 
     name: str
     make: Callable[[dict], tuple] = field(repr=False)
     reference: Callable = field(repr=False)
+    ws_array: Callable | None = field(default=None, repr=False)
+    os_error: str | None = None
 
 
 ARRAY_PES: dict[str, PETypeSpec] = {}
