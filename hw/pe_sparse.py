@@ -3,7 +3,7 @@ activations (lane layouts: ``golden/sparse.py``)."""
 
 from __future__ import annotations
 
-from amaranth.hdl import signed
+from amaranth.hdl import Mux, signed
 from amaranth.lib import data
 
 from quantrtl.hw.mac import check_operand
@@ -49,4 +49,9 @@ class SparsePE(PEType):
 
     def step(self, m, a, b, mode):
         x, w = data.View(self._a_layout, a), data.View(self._b_layout, b)
-        return sum(w.values[j] * x[w.positions[j]] for j in range(KEEP))
+
+        def select(p):  # a 4:1 multiplexer on the two position bits
+            return Mux(p[1], Mux(p[0], x[3], x[2]), Mux(p[0], x[1], x[0]))
+
+        products = [w.values[j] * select(w.positions[j]) for j in range(KEEP)]
+        return products[0] + products[1]
