@@ -29,7 +29,7 @@ from quantrtl.golden import arith
 
 __all__ = ["GROUP", "KEEP", "keep_mask", "prune", "compress", "decompress", "expand",
            "sparse_dot", "sparse_gemm", "pack_a_lane", "unpack_a_lane", "pack_b_lane",
-           "unpack_b_lane", "lane_gemm"]
+           "unpack_b_lane", "to_lanes", "lane_gemm"]
 
 GROUP = 4     # elements per group along the reduction axis
 KEEP = 2      # elements kept per group
@@ -212,6 +212,24 @@ def unpack_b_lane(word: torch.Tensor, b_bits: int) -> tuple[torch.Tensor, torch.
     """``(values, positions)``, each ``(..., 2)``, of B lane words."""
     f = _fields(word, [b_bits] * KEEP + [POS_BITS] * KEEP, [True] * KEEP + [False] * KEEP)
     return torch.stack(f[:KEEP], dim=-1), torch.stack(f[KEEP:], dim=-1)
+
+
+def to_lanes(x: torch.Tensor, values: torch.Tensor, positions: torch.Tensor, a_bits: int,
+             b_bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The lane words of ``sparse_gemm(x, values, positions)``: A lanes ``M x K / 4`` (group
+    ``s`` of each row of ``x``) and B lanes ``K / 4 x N`` (group ``s`` of each column)."""
+    x = torch.as_tensor(x)
+    if x.dim() != 2 or x.shape[1] % GROUP or values.shape != (x.shape[1] // KEEP,
+                                                              positions.shape[1]):
+        raise ValueError(f"to_lanes takes M x K activations (K a multiple of 4) and K/2 x N "
+                         f"compressed weights, got {tuple(x.shape)} and {tuple(values.shape)}")
+    groups = x.shape[1] // GROUP
+
+    def pairs(t):  # K/2 x N -> K/4 x N x 2
+        return torch.as_tensor(t).reshape(groups, KEEP, -1).movedim(1, 2)
+
+    return (pack_a_lane(x.reshape(x.shape[0], groups, GROUP), a_bits),
+            pack_b_lane(pairs(values), pairs(positions), b_bits))
 
 
 def lane_gemm(a: torch.Tensor, b: torch.Tensor, a_bits: int, b_bits: int) -> torch.Tensor:

@@ -91,6 +91,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="reduction length"):
         sparse.sparse_dot(torch.ones(8, dtype=torch.int64), torch.tensor([1, 1]),
                           torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="to_lanes"):
+        sparse.to_lanes(torch.ones(2, 6, dtype=torch.int64), torch.ones(3, 1),
+                        torch.zeros(3, 1), 8, 8)
 
 
 def test_lanes_round_trip_and_hardware_reading():
@@ -113,8 +116,7 @@ def test_lane_gemm_equals_sparse_gemm():
     w = torch.randint(-8, 8, (12, 3), generator=gen)
     x = torch.randint(-128, 128, (2, 12), generator=gen)
     values, positions = sparse.compress(w)
-    a = sparse.pack_a_lane(x.reshape(2, 3, 4), 8)
-    b = sparse.pack_b_lane(values.reshape(3, 2, 3).movedim(1, 2),
-                           positions.reshape(3, 2, 3).movedim(1, 2), 4)
+    a, b = sparse.to_lanes(x, values, positions, 8, 4)
+    assert a.shape == (2, 3) and b.shape == (3, 3)
     assert torch.equal(sparse.lane_gemm(a, b, 8, 4), sparse.sparse_gemm(x, values, positions)), \
         f"seed {seed}"

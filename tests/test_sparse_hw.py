@@ -69,9 +69,7 @@ def test_compressed_weights_run_on_the_array_kind():
     w = torch.randint(-128, 128, (16, 3), generator=gen)
     x = torch.randint(-128, 128, (2, 16), generator=gen)
     values, positions = sparse.compress(w)
-    a = sparse.pack_a_lane(x.reshape(2, 4, 4), 8)
-    b = sparse.pack_b_lane(values.reshape(4, 2, 3).movedim(1, 2),
-                           positions.reshape(4, 2, 3).movedim(1, 2), 8)
+    a, b = sparse.to_lanes(x, values, positions, 8, 8)
     pe, kind = array_pe({"pe": "sparse24", "a": None, "b": None})
     assert pe.elements(pe.modes[0]) == 4 and kind.modes == pe.modes
     assert torch.equal(kind.product(a, b, kind.modes[0]), x @ sparse.prune(w)), f"seed {seed}"
