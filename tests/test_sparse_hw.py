@@ -70,6 +70,7 @@ def test_compressed_weights_run_on_the_array_kind():
     x = torch.randint(-128, 128, (2, 16), generator=gen)
     values, positions = sparse.compress(w)
     a, b = sparse.to_lanes(x, values, positions, 8, 8)
+    assert a.shape == (2, 4) and b.shape == (4, 3)
     pe, kind = array_pe({"pe": "sparse24", "a": None, "b": None})
     assert pe.elements(pe.modes[0]) == 4 and kind.modes == pe.modes
     assert torch.equal(kind.product(a, b, kind.modes[0]), x @ sparse.prune(w)), f"seed {seed}"
