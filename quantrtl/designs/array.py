@@ -89,15 +89,18 @@ register(DesignSpec(
     ), _make_array_pe, reference=_cell_reference,
     lint=(("pe=int", "a=int4", "b=int4"), ("pe=mixed",), ("pe=ovp",),
           ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",), ("pe=mx",),
-          ("pe=mx", "a=mxfp8-e5m2", "b=mxint8"), ("pe=ternary",)),
+          ("pe=mx", "a=mxfp8-e5m2", "b=mxint8"), ("pe=ternary",), ("pe=sparse24",),
+          ("pe=sparse24", "a=int4", "b=int4")),
     # pe=mixed proves too, in about 7 minutes, and pe=mx E4M3 x E4M3 in 2 to 3: not in the
     # quick set.
     prove=(("pe=int", "a=int4", "b=int4"), ("pe=int", "a=uint3", "b=int8"), ("pe=dint",),
            ("pe=ovp",), ("pe=ovp", "a=int8", "b=ovp8"), ("pe=mx",),
            ("pe=mx", "a=mxfp8-e4m3", "b=mxfp4"), ("pe=mx", "a=mxint8", "b=mxfp6-e2m3"),
-           ("pe=ternary",), ("pe=ternary", "a=int4")),
+           ("pe=ternary",), ("pe=ternary", "a=int4"), ("pe=sparse24", "a=int4", "b=int4"),
+           ("pe=sparse24", "a=int8", "b=int4")),
     rigor=(("pe=int", "a=int4", "b=int4"), ("pe=mixed",), ("pe=ovp",),
-           ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",), ("pe=mx",), ("pe=ternary",))))
+           ("pe=ovp", "a=int8", "b=ovp8"), ("pe=dint",), ("pe=mx",), ("pe=ternary",),
+           ("pe=sparse24", "a=int4", "b=int4"))))
 
 register(DesignSpec(
     "systolic-array", "systolic GEMM array (hw.array), output- or weight-stationary, "
@@ -110,10 +113,12 @@ register(DesignSpec(
         Param("a", "text", None, "activation format (A, M x K): int PE intN/uintN "
               "(default int8), ovp ovp4|int8, dint intN (default int8), mixed none, mx "
               "mxfp4|mxfp6-e2m3|mxfp6-e3m2|mxfp8-e4m3|mxfp8-e5m2|mxint8 (default mxfp4; ws "
-              "only, one block of K = rows per pass), ternary intN (default int8)"),
+              "only, one block of K = rows per pass), ternary intN (default int8), sparse24 "
+              "intN (groups of four, default int8)"),
         Param("b", "text", None, "weight format (B, K x N): int PE intN/uintN "
               "(default int8), ovp ovp4|ovp4-flint|ovp8, dint dintN[-d<levels>], "
-              "mixed none, mx as a=, ternary ternary"),
+              "mixed none, mx as a=, ternary ternary, sparse24 intN (the two kept values of "
+              "each group of four, with their positions; default int8)"),
         Param("modes", "text", None, "runtime modes the bench exercises (default: all)"),
         Param("max_k", "int", None, "os: longest reduction a tile may have, in steps "
               "(default 64)"),
@@ -127,7 +132,8 @@ register(DesignSpec(
     no_proof="an array's cell arithmetic is proved as array-pe",
     lint=((), ("dataflow=ws", "pipeline=1"), ("dataflow=ws", "bram=1"),
           ("rows=2", "cols=2", "pe=mixed"), ("rows=2", "cols=2", "pe=ovp", "dataflow=ws"),
-          ("rows=2", "cols=2", "pe=dint", "pipeline=1")),
+          ("rows=2", "cols=2", "pe=dint", "pipeline=1"),
+          ("rows=2", "cols=2", "pe=sparse24", "dataflow=ws")),
     # The rigor rows give lint and mutation of the whole array (skew, control, streams)
     # with the GEMM bench, at 2-bit operands so that SAT can settle the surviving mutants;
     # bram=1: the shadow memories and one skew and one de-skew line in memories.
