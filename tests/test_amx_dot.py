@@ -9,6 +9,7 @@ import re
 import pytest
 import torch
 from amaranth.hdl import Fragment
+from checks import verify_design
 
 from quantrtl.designs import build
 from quantrtl.designs.mx import amx_expected
@@ -17,14 +18,6 @@ from quantrtl.hw.amx import AMXDot
 from quantrtl.hw.rtl import RTL
 from quantrtl.rigor import lint, prove
 from quantrtl.sim.harness import VerificationError, run_vectors
-
-
-def verify(params, mode="random", count=600, seed=1):
-    d = build("amx-dot", params)
-    vectors = d.vectors(mode, count, seed)
-    result = run_vectors(d.rtl, vectors)
-    assert result.failed == 0, f"{d.label}: seed {seed}"
-    return d, vectors
 
 
 def codes(word: int, k: int) -> list[int]:
@@ -39,7 +32,7 @@ def blocks(vectors, k):
 
 
 def test_k32_and_the_block_kinds():
-    d, vectors = verify([], count=900, seed=2)
+    d, vectors = verify_design("amx-dot", [], "random", 900, seed=2)
     assert d.params == {"a_scale": "e5m2", "b_scale": "e5m2", "k": 32, "pipeline": 0}
     seen = {"positive": 0, "negative": 0, "zero": 0, "nan": sum(vectors.expected["nan"]),
             "mixed": 0}
@@ -63,13 +56,13 @@ def test_k32_and_the_block_kinds():
     (["k=64", "pipeline=1", "a_scale=e4m3", "b_scale=e4m3"], 6),
 ])
 def test_configurations(params, seed):
-    d, vectors = verify(params, count=700, seed=seed)
+    d, vectors = verify_design("amx-dot", params, "random", 700, seed=seed)
     assert vectors.latency == d.params["pipeline"]
 
 
 def test_exhaustive_k1():
     """Every (a, b) E2M1 code pair with every scale code on each of the four scale ports."""
-    d, vectors = verify(["k=1"], mode="exhaustive")
+    d, vectors = verify_design("amx-dot", ["k=1"], "exhaustive")
     st = vectors.stimulus
     assert len(set(zip(st["a"], st["b"]))) == 256
     for port in ("a_pos", "a_neg", "b_pos", "b_neg"):

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from amaranth.hdl import Fragment
+from checks import verify_design
 
 from quantrtl.designs import build
 from quantrtl.designs.hadamard import fwht_inputs, unpack_lanes
@@ -23,18 +24,10 @@ def elaborated(**kwargs) -> FWHT:
     return unit
 
 
-def verify(params, mode="random", count=400, seed=1):
-    d = build("fwht", params)
-    vectors = d.vectors(mode, count, seed)
-    result = run_vectors(d.rtl, vectors)
-    assert result.failed == 0, f"seed {seed}"
-    return d, vectors
-
-
 @pytest.mark.parametrize("params", [["n=4", "width=3", "pipeline=0"],
                                     ["n=4", "width=2", "pipeline=2"]])
 def test_exhaustive_4_point(params):
-    d, vectors = verify(params, mode="exhaustive")
+    d, vectors = verify_design("fwht", params, "exhaustive")
     width = d.params["width"]
     assert set(vectors.stimulus["x"]) == set(range(1 << (4 * width)))
 
@@ -48,7 +41,7 @@ def test_exhaustive_4_point(params):
     ["n=64", "pipeline=6"],
 ])
 def test_random_with_extremes(params):
-    d, vectors = verify(params, seed=3)
+    d, vectors = verify_design("fwht", params, "random", 400, seed=3)
     n, width = d.params["n"], d.params["width"]
     ow = width + n.bit_length() - 1
     ys = [unpack_lanes(y, ow, n) for y in vectors.expected["y"]]

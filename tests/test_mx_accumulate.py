@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from amaranth.hdl import Fragment
+from checks import verify_design
 
 from quantrtl.designs import build
 from quantrtl.designs.mx import fp32_bits, mx_spec
@@ -24,11 +25,8 @@ NAN, INF = 0x7FC00000, 0x7F800000
 
 
 def verify(params, count=1500, seed=1, simulator=None):
-    d = build("mx-dot", [*params, "accumulate=1"])
-    vectors = d.vectors("random", count, seed)
-    result = run_vectors(d.rtl, vectors, simulator=simulator)
-    assert result.failed == 0, f"{d.label}: seed {seed}"
-    return d, vectors
+    return verify_design("mx-dot", [*params, "accumulate=1"], "random", count, seed,
+                         simulator=simulator)
 
 
 def value(bits: int) -> np.float32:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from checks import verify_array_gemm, verify_design
 
 from quantrtl.designs import array_pe, build
 from quantrtl.golden import sparse
@@ -13,22 +14,14 @@ from quantrtl.hw.pe_sparse import SparsePE
 from quantrtl.sim.harness import VerificationError, run_vectors
 
 
-def _verify(name, params, mode="exhaustive", count=0, seed=1):
-    d = build(name, params.split())
-    vectors = d.vectors(mode, count, seed)
-    result = run_vectors(d.rtl, vectors)
-    assert result.failed == 0, f"seed {seed}"
-    return d, vectors
-
-
 def test_cell_every_input_2bit():
-    _, vectors = _verify("array-pe", "pe=sparse24 a=int2 b=int2")
+    _, vectors = verify_design("array-pe", "pe=sparse24 a=int2 b=int2")
     assert len(vectors) == 1 << 16  # every A lane x every B lane
 
 
 def test_cell_int4_every_pattern_and_value_pair():
     seed = 2
-    _, vectors = _verify("array-pe", "pe=sparse24 a=int4 b=int4", "random", 4000, seed)
+    _, vectors = verify_design("array-pe", "pe=sparse24 a=int4 b=int4", "random", 4000, seed)
     b_lanes = set(vectors.stimulus["b"])
     assert len(b_lanes) == 1 << 12, f"seed {seed}"  # all 16 position pairs x 256 value pairs
 
@@ -36,7 +29,7 @@ def test_cell_int4_every_pattern_and_value_pair():
 @pytest.mark.parametrize("params, seed", [("pe=sparse24", 3), ("pe=sparse24 a=int8 b=int4", 4),
                                           ("pe=sparse24 a=int4 b=int8", 5)])
 def test_cell_random(params, seed):
-    _verify("array-pe", params, "random", 3000, seed)
+    verify_design("array-pe", params, "random", 3000, seed)
 
 
 @pytest.mark.parametrize("params", [
@@ -45,11 +38,7 @@ def test_cell_random(params, seed):
     "rows=2 cols=3 dataflow=os pipeline=1", "rows=3 cols=2 dataflow=ws a=int4 acc=14",
 ])
 def test_arrays_match_golden(params):
-    d = build("systolic-array", f"pe=sparse24 {params}".split())
-    vectors = d.vectors("random", 600, 5)
-    assert run_vectors(d.rtl, vectors).failed == 0, "seed 5"
-    out = "o__valid" if d.params["dataflow"] == "os" else "c__valid"
-    assert sum(vectors.expected[out]) >= 4 * d.params["rows"]  # results really came out
+    verify_array_gemm("sparse24", params)
 
 
 def test_a_wrong_golden_step_is_caught():

@@ -6,19 +6,12 @@ from dataclasses import replace
 
 import pytest
 import torch
+from checks import verify_array_gemm, verify_design
 
 from quantrtl.designs import array_pe, build, get_pair
 from quantrtl.hw.pe_ternary import TernaryPE
 from quantrtl.hw.ternary import TernaryMAC
 from quantrtl.sim.harness import VerificationError, run_vectors
-
-
-def _verify(name, params, mode="exhaustive", count=0, seed=1):
-    d = build(name, params.split())
-    vectors = d.vectors(mode, count, seed)
-    result = run_vectors(d.rtl, vectors)
-    assert result.failed == 0, f"seed {seed}"
-    return d, vectors
 
 
 # All 4 x 256 (weight code, activation) pairs alone, then accumulated with clears; narrow
@@ -29,16 +22,16 @@ def _verify(name, params, mode="exhaustive", count=0, seed=1):
     "x=int2 acc=3",
 ])
 def test_ternary_mac_exhaustive(params):
-    d, vectors = _verify("ternary-mac", params)
+    d, vectors = verify_design("ternary-mac", params)
     assert len(vectors) > 2 * 4 << int(d.params["x"][3:])  # every pair twice, plus the fixed cycles
 
 
 def test_ternary_mac_random():
-    _verify("ternary-mac", "acc=16 overflow=saturate pipeline=1", "random", 5000, seed=3)
+    verify_design("ternary-mac", "acc=16 overflow=saturate pipeline=1", "random", 5000, seed=3)
 
 
 def test_unpacker_every_byte():
-    _, vectors = _verify("ternary-unpack", "")
+    _, vectors = verify_design("ternary-unpack", "")
     assert vectors.expected["bad"] == [int(b >= 243) for b in range(256)]
     # byte 65 = digits 2, 0, 1, 2, 0 = weights 1, -1, 0, 1, -1 = codes 01 11 00 01 11
     assert vectors.expected["codes"][65] == 0b11_01_00_11_01
@@ -46,7 +39,7 @@ def test_unpacker_every_byte():
 
 @pytest.mark.parametrize("params", ["pe=ternary", "pe=ternary a=int4", "pe=ternary a=int2"])
 def test_cell_every_input(params):
-    d, vectors = _verify("array-pe", params)
+    d, vectors = verify_design("array-pe", params)
     x_bits = int((d.params["a"] or "int8")[3:])
     assert len(vectors) == 4 << x_bits  # every (activation, weight code) pair
 
@@ -57,11 +50,7 @@ def test_cell_every_input(params):
     "rows=2 cols=3 dataflow=os a=int4 pipeline=1", "rows=3 cols=2 dataflow=ws acc=12",
 ])
 def test_arrays_match_golden(params):
-    d = build("systolic-array", f"pe=ternary {params}".split())
-    vectors = d.vectors("random", 600, 5)
-    assert run_vectors(d.rtl, vectors).failed == 0, "seed 5"
-    out = "o__valid" if d.params["dataflow"] == "os" else "c__valid"
-    assert sum(vectors.expected[out]) >= 4 * d.params["rows"]  # results really came out
+    verify_array_gemm("ternary", params)
 
 
 def test_a_wrong_golden_value_is_caught():
