@@ -8,6 +8,8 @@ The Sylvester matrix is ``H_1 = [1]``, ``H_2m = [[H_m, H_m], [H_m, -H_m]]``: ent
   ``(j, j + 2^s)`` (bit ``s`` of ``j`` clear) to ``(x_j + x_{j+2^s}, x_j - x_{j+2^s})``.
   Exact on integer tensors (``int64``): every output of ``b``-bit signed inputs fits in
   ``b + k`` signed bits (``output_bits``), ``|y_i| <= n * 2^(b-1)``.
+* ``butterfly_stage``: stage ``s`` alone (the same pairs, by lane index); ``transform`` is
+  stages ``0 .. k-1`` in order, and ``stage_matrix`` is a stage's ``n x n`` matrix.
 * ``matrix_transform``: ``x @ H`` with ``hadamard_matrix`` (the same numbers).
 * ``inverse``: ``transform(y) / n`` (``H^-1 = H / n``); on integers exact, and a ``y`` that
   is not ``H`` of an integer vector is a ``ValueError``.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import torch
 
 __all__ = ["MIN_N", "MAX_N", "stages", "output_bits", "hadamard_matrix", "transform",
-           "matrix_transform", "inverse", "orthonormal"]
+           "butterfly_stage", "stage_matrix", "matrix_transform", "inverse", "orthonormal"]
 
 MIN_N, MAX_N = 2, 64
 
@@ -75,6 +77,26 @@ def transform(x: torch.Tensor) -> torch.Tensor:
         y = torch.stack([low + high, low - high], -2).reshape(y.shape)
         h *= 2
     return y
+
+
+def butterfly_stage(x: torch.Tensor, s: int) -> torch.Tensor:
+    """Butterfly stage ``s`` (``0 <= s < k``) along the last axis: for every lane ``j`` with
+    bit ``s`` clear, lanes ``(j, j + 2^s)`` become ``(x_j + x_{j+2^s}, x_j - x_{j+2^s})``.
+    Integer inputs give exact ``int64`` (one bit more than the inputs need)."""
+    n = _length(x)
+    if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < stages(n):
+        raise ValueError(f"butterfly stage of length {n} must be 0..{stages(n) - 1}, "
+                         f"got {s!r}")
+    y = x.to(torch.int64) if not x.is_floating_point() else x
+    lane = torch.arange(n)
+    partner = y[..., lane ^ (1 << s)]
+    return torch.where(lane & (1 << s) == 0, y + partner, partner - y)
+
+
+def stage_matrix(n: int, s: int) -> torch.Tensor:
+    """The ``n x n`` ``int64`` matrix ``S`` of ``butterfly_stage(., s)``: ``stage(x) = S x``
+    (row ``i``: the signs with which each input lane enters output lane ``i``)."""
+    return butterfly_stage(torch.eye(n, dtype=torch.int64), s).T.contiguous()
 
 
 def matrix_transform(x: torch.Tensor) -> torch.Tensor:

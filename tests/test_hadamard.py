@@ -106,3 +106,42 @@ def test_bad_tensors():
         hadamard.transform(torch.tensor([True, False]))
     with pytest.raises(ValueError, match="not the Hadamard transform of an integer"):
         hadamard.inverse(torch.tensor([1, 0, 0, 0]))
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+def test_stages_compose_to_matrix_and_transform(n):
+    """Stage s of n pairs lanes (j, j + 2^s), bit s of j clear, into (a + b, a - b); the
+    stages 0 .. k-1 in order are the matrix form and ``transform``."""
+    k = hadamard.stages(n)
+    product = torch.eye(n, dtype=torch.int64)
+    for s in range(k):
+        m = hadamard.stage_matrix(n, s)
+        h = 1 << s
+        for j in range(n):  # each output lane: exactly its pair, with the documented signs
+            low = j & ~h
+            row = {i: int(m[j, i]) for i in range(n) if m[j, i]}
+            assert row == ({low: 1, low + h: 1} if j == low else {low: 1, low + h: -1}), \
+                (n, s, j)
+        product = m @ product
+    assert torch.equal(product, hadamard.hadamard_matrix(n))
+    seed = 300 + n
+    x = torch.randint(-(1 << 15), 1 << 15, (4, 20, n),
+                      generator=torch.Generator().manual_seed(seed))
+    y = x
+    for s in range(k):
+        y = hadamard.butterfly_stage(y, s)
+        assert y.dtype == torch.int64
+    assert torch.equal(y, hadamard.transform(x)), f"seed {seed}"
+    assert torch.equal(y, hadamard.matrix_transform(x)), f"seed {seed}"
+
+
+def test_stage_of_hand_worked_vector_and_bad_stage():
+    x = torch.tensor([1, 2, 3, 4])
+    assert hadamard.butterfly_stage(x, 0).tolist() == [3, -1, 7, -1]
+    assert hadamard.butterfly_stage(x, 1).tolist() == [4, 6, -2, -2]
+    assert hadamard.butterfly_stage(torch.tensor([0.5, 0.25]), 0).tolist() == [0.75, 0.25]
+    for s in (-1, 2, 1.0, True):
+        with pytest.raises(ValueError, match="stage of length 4 must be 0..1"):
+            hadamard.butterfly_stage(x, s)
+    with pytest.raises(ValueError, match="power of two"):
+        hadamard.butterfly_stage(torch.zeros(6), 0)
