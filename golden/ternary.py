@@ -202,3 +202,45 @@ def gemm(x: torch.Tensor, w_codes: torch.Tensor, *, acc_width: int = 62,
     declared accumulator (``golden.arith.gemm``)."""
     return arith.gemm(torch.as_tensor(x, dtype=torch.int64), code_value(w_codes),
                       acc_width=acc_width, overflow=overflow)
+
+
+# -- groups of g weights as one base-3 index (the table-lookup dot unit, hw.ternary_lut) ----
+
+__all__ += ["group_values", "group_trace"]
+
+
+def group_values(index, group: int) -> torch.Tensor:
+    """Base-3 group indices -> their ``group`` ternary values ``[..., group]`` (int64), the
+    ``pack_base3`` digits with ``group`` digits per index: ``index = sum_i (w_i + 1) * 3^i``,
+    first weight least significant. An index ``3^group .. 2^bits - 1`` (``bits`` the
+    index's width, ``ceil(log2 3^group)``) holds no weights and counts as all zero, as in
+    the hardware; ``ValueError`` outside ``0 .. 2^bits - 1``."""
+    if isinstance(group, bool) or not isinstance(group, int) or group < 1:
+        raise ValueError(f"a group holds at least one weight, got {group!r}")
+    limit = 3 ** group
+    bits = (limit - 1).bit_length()
+    b = torch.as_tensor(index).to(torch.int64)
+    if bool(((b < 0) | (b >= 1 << bits)).any()):
+        raise ValueError(f"a base-3 index of {group} weights is {bits} bits, "
+                         f"0..{(1 << bits) - 1}")
+    b = torch.where(b >= limit, (limit - 1) // 2, b)  # the all-zero group's index
+    out = []
+    for _ in range(group):
+        out.append(b % 3 - 1)
+        b = b // 3
+    return torch.stack(out, dim=-1)
+
+
+def group_trace(x, index, valid, clear, *, acc_width: int,
+                overflow: str = "wrap") -> torch.Tensor:
+    """Accumulators of ``N`` columns after each cycle: per cycle ``t`` column ``j`` adds the
+    ternary dot ``sum_i x[t, i] * w[t, j, i]`` of the activation codes ``x`` (``T x g``) and
+    the weights of the group index ``index[t, j]`` (``T x N``, ``group_values``), under
+    ``valid`` / ``clear`` as ``golden.arith.mac_trace``. Returns ``T x N`` (int64)."""
+    x = torch.as_tensor(x, dtype=torch.int64)
+    weights = group_values(index, x.shape[-1])                       # T x N x g
+    terms = arith.dot(x[:, None, :], weights, acc_width=arith.MAX_ACC_WIDTH)
+    ones = torch.ones(len(x), dtype=torch.int64)
+    return torch.stack([arith.mac_trace(terms[:, j], ones, valid, clear, acc_width=acc_width,
+                                        overflow=overflow)
+                        for j in range(terms.shape[1])], dim=-1)

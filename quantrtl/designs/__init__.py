@@ -39,7 +39,7 @@ __all__ = ["Param", "Design", "DesignSpec", "ReportRow", "PETypeSpec", "DESIGNS"
 
 # Registration order is the order the CLI lists designs in and the report's row order;
 # ``array`` comes last because its help names every registered PE type.
-FAMILIES = ("mac", "mixed", "dint", "ovp", "fp8", "mx", "mx_array", "ternary", "hadamard",
-            "sparse", "array")
+FAMILIES = ("mac", "mixed", "dint", "ovp", "fp8", "mx", "mx_array", "ternary", "ternary_lut",
+            "hadamard", "sparse", "array")
 for _family in FAMILIES:
     importlib.import_module(f"quantrtl.designs.{_family}")

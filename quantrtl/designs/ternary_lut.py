@@ -1,0 +1,133 @@
+"""The table-lookup ternary dot unit ``ternary-lut`` (``hw.ternary_lut.TernaryLUTDot``):
+``n`` columns each add the dot product of ``g`` signed activations and a base-3 index of
+``g`` ternary weights per cycle, checked against ``golden.ternary.group_trace``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from quantrtl.designs.registry import register
+from quantrtl.designs.spec import DesignSpec, Param
+from quantrtl.formal.mac import MacOperands, mac_reference
+from quantrtl.formal.reference import case_table
+from quantrtl.golden import ternary
+from quantrtl.golden.arith import OVERFLOW_MODES
+from quantrtl.golden.integer import parse_int_format
+from quantrtl.hw.rtl import from_component
+from quantrtl.hw.ternary_lut import TernaryLUTDot, index_width
+from quantrtl.sim.gemm import pack_lanes
+from quantrtl.sim.vectors import biased_choice, check_request, mac_stream_vectors
+
+__all__: list[str] = []
+
+EXHAUSTIVE_BITS = 12  # input bits (g * x width + n * index width) verified exhaustively
+
+
+def _lanes(words: torch.Tensor, width: int, count: int) -> torch.Tensor:
+    """``count`` signed ``width``-bit lanes of each packed word, ``[len(words), count]``."""
+    raw = (words[:, None] >> (width * torch.arange(count))) & ((1 << width) - 1)
+    return torch.where(raw >= 1 << (width - 1), raw - (1 << width), raw)
+
+
+def _rows(fx, g: int, n: int, mode: str, count: int, seed: int):
+    """Tables of activation rows ``[X, g]`` and index rows ``[W, n]`` whose row numbers are
+    the two operand codes of ``mac_stream_vectors``, and each table's two extreme rows:
+    every row (exhaustive), or ``count`` seeded rows, 30 % of their lanes at an extreme,
+    then the extreme rows (random). The extremes are activations all at the minimum / all
+    at the maximum and weights all -1 / all +1 (index 0 / 3^g - 1)."""
+    b = index_width(g)
+    x_ext = torch.tensor([[fx.qmin] * g, [fx.qmax] * g])
+    w_ext = torch.tensor([[0] * n, [3 ** g - 1] * n])
+    if mode == "exhaustive":
+        x = _lanes(torch.arange(1 << (g * fx.bits)), fx.bits, g)
+        w = (torch.arange(1 << (n * b))[:, None] >> (b * torch.arange(n))) & ((1 << b) - 1)
+        ext = lambda rows, e: torch.cat([(rows == r).all(-1).nonzero()[0] for r in e])  # noqa: E731
+        return x, w, ext(x, x_ext), ext(w, w_ext)
+    gen = torch.Generator().manual_seed(seed)
+    x = biased_choice(fx.codes(), torch.tensor([fx.qmin, fx.qmax]), count * g, gen)
+    w = biased_choice(torch.arange(1 << b), w_ext[:, 0], count * n, gen)
+    x = torch.cat([x.reshape(count, g), x_ext])
+    w = torch.cat([w.reshape(count, n), w_ext])
+    return x, w, torch.tensor([count, count + 1]), torch.tensor([count, count + 1])
+
+
+def _make(p: dict):
+    fx = parse_int_format(p["x"])
+    if not fx.signed:
+        raise ValueError(f"ternary-lut activations must be signed intN, got {fx.name}")
+    g, n, acc = p["g"], p["n"], p["acc"]
+    unit = TernaryLUTDot(group=g, columns=n, x_width=fx.bits, acc_width=acc,
+                         pipeline=p["pipeline"], overflow=p["overflow"])
+    inputs = g * fx.bits + n * index_width(g)
+    refusal = (None if inputs <= EXHAUSTIVE_BITS else
+               f"exhaustive vectors need g * x bits + n * index bits <= {EXHAUSTIVE_BITS} "
+               f"(this is {inputs}); use random")
+
+    def vectors(mode, count, seed):
+        check_request(mode, count, refusal)
+        x, w, x_ext, w_ext = _rows(fx, g, n, mode, count, seed)
+        last = {}
+
+        def trace(a, b, valid, clear):
+            # the accumulators of every column; mac_stream_vectors sees column 0 (the
+            # extreme rows give every column the same sum)
+            last["acc"] = ternary.group_trace(x[a], w[b], valid, clear, acc_width=acc,
+                                              overflow=p["overflow"])
+            return last["acc"][:, 0]
+
+        v = mac_stream_vectors(torch.arange(len(x)), torch.arange(len(w)), trace,
+                               a_extremes=x_ext, b_extremes=w_ext, names=("x", "w"),
+                               latency=unit.latency, mode=mode, count=count, seed=seed,
+                               acc_width=acc)
+        stim = dict(v.stimulus)
+        stim["x"] = [pack_lanes(x[r].tolist(), fx.bits) for r in stim["x"]]
+        stim["w"] = [pack_lanes(w[r].tolist(), index_width(g)) for r in stim["w"]]
+        return replace(v, stimulus=stim, signed_outputs={"acc": False},
+                       expected={"acc": [pack_lanes(row, acc) for row in last["acc"].tolist()]})
+
+    return from_component(unit, "ternary_lut"), vectors, refusal is None
+
+
+def _reference(design):
+    """n = 1: ``hw.mac``'s MAC reference with the product ``sum_i w_i * x_i``, ``w_i`` from a
+    case table of ``golden.ternary.group_values`` over every index."""
+    p = design.params
+    if p["n"] != 1:
+        raise ValueError("prove has a reference for ternary-lut n=1 (the columns are one "
+                         "circuit repeated on the shared table; n > 1 is verified by "
+                         "simulation against golden.ternary.group_trace)")
+    g, xw = p["g"], parse_int_format(p["x"]).bits
+
+    def operands(widths):
+        b = widths["w"]
+        values = ternary.group_values(torch.arange(1 << b), g)
+        tables = case_table("w_x", b, [(f"w{i}_raw", 2, values[:, i].tolist())
+                                       for i in range(g)], True, "w")
+        tables += "".join(f"\n  wire signed [1:0] w{i}_value = w{i}_raw;" for i in range(g))
+        product = " + ".join(f"w{i}_value * $signed(x_x[{xw * (i + 1) - 1}:{xw * i}])"
+                             for i in range(g))
+        return MacOperands(["w", "x"], True, product,
+                           f"golden.ternary.group_values of the {b}-bit index x {g} INT codes",
+                           tables, {"w": "unsigned", "x": "hex"})
+    return mac_reference(design, operands)
+
+
+register(DesignSpec(
+    "ternary-lut", "table-lookup ternary dot (hw.ternary_lut.TernaryLUTDot): n columns, each "
+    "a base-3 index of g weights selecting a sum of g signed INT activations, latency "
+    "pipeline+1", (
+        Param("g", "int", 2, "weights per group (one base-3 index), 2..4"),
+        Param("n", "int", 1, "output columns sharing the table, 1..16"),
+        Param("x", "format", "int8", "activation format: intN, N = 2..8"),
+        Param("acc", "int", 24, "accumulator width in bits per column (at least one group "
+              "sum's signed width)"),
+        Param("pipeline", "int", 0, "register stages before the accumulators, 0..4"),
+        Param("overflow", "choice", "wrap", "accumulator overflow", OVERFLOW_MODES),
+    ), _make, reference=_reference,
+    lint=((), ("g=3", "n=4", "x=int4", "acc=16", "overflow=saturate"),
+          ("g=4", "n=2", "pipeline=2"), ("g=2", "n=16", "pipeline=1")),
+    prove=(("x=int4", "acc=8", "overflow=saturate"), (), ("g=3", "pipeline=1"),
+           ("g=4", "x=int4", "acc=12", "overflow=saturate")),
+    rigor=(("x=int4", "acc=8", "overflow=saturate", "pipeline=1"),)))
