@@ -20,6 +20,7 @@ Payloads are packed as ``hw.array`` declares them (``StructLayout`` fields in or
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -28,8 +29,9 @@ from quantrtl.golden import arith
 from quantrtl.golden.integer import IntFormat
 from quantrtl.sim.vectors import Vectors, biased_choice
 
-__all__ = ["IntOperands", "mode_width", "os_stream_vectors", "ws_stream_vectors",
-           "ws_schedule", "step_vectors", "pack_lanes", "pack_fields"]
+__all__ = ["IntOperands", "SignedActOperands", "draw_codes", "mode_width",
+           "os_stream_vectors", "ws_stream_vectors", "ws_schedule", "step_vectors",
+           "pack_lanes", "pack_fields"]
 
 P_IDLE = 0.1
 
@@ -60,11 +62,7 @@ class IntOperands:
 
     def draw(self, gen, shape, side, mode):
         fmt = self.fa if side == "a" else self.fb
-        count = 1
-        for n in shape:
-            count *= n
-        return biased_choice(fmt.codes(), torch.tensor([fmt.qmin, fmt.qmax]), count,
-                             gen).reshape(shape)
+        return draw_codes(gen, shape, fmt.codes(), [fmt.qmin, fmt.qmax])
 
     def lanes(self, side):
         return (self.fa if side == "a" else self.fb).codes()
@@ -78,6 +76,51 @@ class IntOperands:
 
     def elements(self, mode):
         return 1
+
+
+def draw_codes(gen, shape, codes, extremes) -> torch.Tensor:
+    """A tensor of ``shape`` drawn from ``codes``, 30 % of it from ``extremes``
+    (``sim.vectors.biased_choice``)."""
+    return biased_choice(codes, torch.as_tensor(extremes), math.prod(shape),
+                         gen).reshape(shape)
+
+
+@dataclass(frozen=True)
+class SignedActOperands:
+    """Base of the kinds with one signed INT activation ``fx`` per A lane and one weight
+    code per B lane (dINT, ternary). A subclass sets ``name``, ``label`` (for errors) and
+    ``weight_name`` and defines ``weight_codes()`` (every B lane code, ``0 .. 2^b_width -
+    1``), ``weight_extremes()``, ``fills`` and ``product``."""
+
+    fx: IntFormat
+    acc_signed = True
+
+    def __post_init__(self):
+        if not self.fx.signed:
+            raise ValueError(f"{self.label} activations must be signed, got {self.fx}")
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return (f"{self.fx.name}x{self.weight_name}",)
+
+    @property
+    def a_width(self) -> int:
+        return self.fx.bits
+
+    @property
+    def b_width(self) -> int:
+        return (len(self.weight_codes()) - 1).bit_length()
+
+    def elements(self, mode):
+        return 1
+
+    def draw(self, gen, shape, side, mode):
+        if side == "a":
+            return draw_codes(gen, shape, self.fx.codes(), [self.fx.qmin, self.fx.qmax])
+        return draw_codes(gen, shape, self.weight_codes(), self.weight_extremes())
+
+    def lanes(self, side):
+        return self.fx.codes() if side == "a" else self.weight_codes()
 
 
 def mode_width(kind) -> int:

@@ -16,6 +16,7 @@ are integers; no scaling), which is what the array's accumulator holds (mod
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -23,8 +24,8 @@ import torch
 from quantrtl.formats.ovp import ovp_name
 from quantrtl.golden import dint as gdint, ovp as govp
 from quantrtl.golden.dint import DIntFormat
-from quantrtl.golden.integer import IntFormat
 from quantrtl.golden.ovp import OVPFormat
+from quantrtl.sim.gemm import SignedActOperands
 from quantrtl.sim.vectors import biased_choice
 
 __all__ = ["OVPOperands", "DIntOperands"]
@@ -111,9 +112,7 @@ class OVPOperands:
 
     def draw(self, gen, shape, side, mode):
         fmt, order = self._side(side)
-        count = 1
-        for n in shape:
-            count *= n
+        count = math.prod(shape)
         if fmt is None:  # two int8 values per lane, 30% from the extremes
             vals = torch.arange(-128, 128)
             first = biased_choice(vals, torch.tensor([-128, 127]), count, gen)
@@ -181,54 +180,27 @@ class OVPOperands:
 
 
 @dataclass(frozen=True)
-class DIntOperands:
+class DIntOperands(SignedActOperands):
     """Signed INT activations on A, dINT weight codes on B (``hw.pe_formats.DIntArrayPE``)."""
 
-    fx: IntFormat
     fw: DIntFormat
     name = "dint"
-    acc_signed = True
-
-    def __post_init__(self):
-        if not self.fx.signed:
-            raise ValueError(f"dINT activations must be signed, got {self.fx}")
+    label = "dINT"
 
     @property
-    def modes(self) -> tuple[str, ...]:
-        return (f"{self.fx.name}x{self.fw.name}",)
+    def weight_name(self) -> str:
+        return self.fw.name
 
-    @property
-    def a_width(self) -> int:
-        return self.fx.bits
+    def weight_codes(self) -> torch.Tensor:
+        return torch.arange(1 << self.fw.bits)
 
-    @property
-    def b_width(self) -> int:
-        return self.fw.bits
-
-    def elements(self, mode):
-        return 1
-
-    def _weight_extremes(self) -> list[int]:
+    def weight_extremes(self) -> list[int]:
         half = 1 << (self.fw.bits - 1)
         # largest +/-, smallest denormal +/-, the negative zero
         return [half - 1, 2 * half - 1, 1, half + 1, half]
 
-    def draw(self, gen, shape, side, mode):
-        count = 1
-        for n in shape:
-            count *= n
-        if side == "a":
-            codes, ext = self.fx.codes(), torch.tensor([self.fx.qmin, self.fx.qmax])
-        else:
-            codes = torch.arange(1 << self.fw.bits)
-            ext = torch.tensor(self._weight_extremes())
-        return biased_choice(codes, ext, count, gen).reshape(shape)
-
-    def lanes(self, side):
-        return self.fx.codes() if side == "a" else torch.arange(1 << self.fw.bits)
-
     def fills(self, mode):
-        big, neg, den, neg_den, neg_zero = self._weight_extremes()
+        big, neg, den, neg_den, neg_zero = self.weight_extremes()
         fx = self.fx
         return [(0, 0), (fx.qmin, big), (fx.qmin, neg), (fx.qmax, neg), (fx.qmin, neg_den),
                 (fx.qmax, neg_zero)]

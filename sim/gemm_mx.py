@@ -25,7 +25,7 @@ from quantrtl.formats.integer import IntSpec
 from quantrtl.formats.minifloat import MXSpec
 from quantrtl.golden import minifloat
 from quantrtl.golden.mx import SCALE_BIAS, SCALE_NAN, block_dot
-from quantrtl.sim.gemm import pack_fields, pack_lanes, ws_schedule
+from quantrtl.sim.gemm import draw_codes, pack_fields, pack_lanes, ws_schedule
 from quantrtl.sim.vectors import Vectors, biased_choice
 
 __all__ = ["MXOperands", "mx_ws_stream_vectors", "EXP_WIDTH"]
@@ -94,11 +94,7 @@ class MXOperands:
         return int(self.lanes(side)[pick])
 
     def draw(self, gen, shape, side, mode):
-        count = 1
-        for n in shape:
-            count *= n
-        return biased_choice(self.lanes(side), torch.tensor(self.extremes(side)), count,
-                             gen).reshape(shape)
+        return draw_codes(gen, shape, self.lanes(side), self.extremes(side))
 
     def fills(self, mode):
         big_a, big_b = self.largest("a"), self.largest("b")

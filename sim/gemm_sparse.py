@@ -4,6 +4,7 @@ products from ``golden.sparse.lane_gemm``."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -50,9 +51,7 @@ class SparseOperands:
         return biased_choice(fmt.codes(), torch.tensor([fmt.qmin, fmt.qmax]), count, gen)
 
     def draw(self, gen, shape, side, mode):
-        count = 1
-        for n in shape:
-            count *= n
+        count = math.prod(shape)
         if side == "a":
             x = self._values(self.fa, count * sparse.GROUP, gen).reshape(count, sparse.GROUP)
             return sparse.pack_a_lane(x, self.fa.bits).reshape(shape)

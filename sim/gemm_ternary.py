@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from quantrtl.golden import ternary
-from quantrtl.golden.integer import IntFormat
-from quantrtl.sim.vectors import biased_choice
+from quantrtl.sim.gemm import SignedActOperands
 
 __all__ = ["TernaryOperands"]
 
@@ -19,41 +18,18 @@ _EXTREMES = torch.tensor([1, 3])  # +1 and -1
 
 
 @dataclass(frozen=True)
-class TernaryOperands:
+class TernaryOperands(SignedActOperands):
     """``fx`` (signed intN) activations x ternary weight codes (``hw.pe_ternary``)."""
 
-    fx: IntFormat
     name = "ternary"
-    acc_signed = True
-    b_width = 2
+    label = "ternary PE"
+    weight_name = "ternary"
 
-    def __post_init__(self):
-        if not self.fx.signed:
-            raise ValueError(f"ternary PE activations must be signed, got {self.fx}")
+    def weight_codes(self) -> torch.Tensor:
+        return _CODES
 
-    @property
-    def modes(self) -> tuple[str, ...]:
-        return (f"{self.fx.name}xternary",)
-
-    @property
-    def a_width(self) -> int:
-        return self.fx.bits
-
-    def elements(self, mode):
-        return 1
-
-    def draw(self, gen, shape, side, mode):
-        count = 1
-        for n in shape:
-            count *= n
-        if side == "a":
-            codes, ext = self.fx.codes(), torch.tensor([self.fx.qmin, self.fx.qmax])
-        else:
-            codes, ext = _CODES, _EXTREMES
-        return biased_choice(codes, ext, count, gen).reshape(shape)
-
-    def lanes(self, side):
-        return self.fx.codes() if side == "a" else _CODES
+    def weight_extremes(self) -> torch.Tensor:
+        return _EXTREMES
 
     def fills(self, mode):
         fx = self.fx
