@@ -127,15 +127,19 @@ class TernaryLUTDot(MACFacts, wiring.Component):
         accs = []
         for j in range(self._columns):
             idx = w[j * b:(j + 1) * b]
-            upper = idx > half
+            upper, zero, negate = (Signal(name=f"{s}{j}") for s in ("upper", "zero", "neg"))
             k = Signal(range(half), name=f"k{j}")
-            m.d.comb += k.eq(Mux(upper, idx - (half + 1), (half - 1) - idx))
-            zero = (idx == half) | (idx >= 3 ** g)
             entry = Signal(signed(self.product_width), name=f"entry{j}")
-            m.d.comb += entry.eq(Mux(zero, 0, table[k]))
+            m.d.comb += [
+                upper.eq(idx > half),
+                zero.eq((idx == half) | (idx >= 3 ** g)),  # all-zero weights, or no weights
+                negate.eq(~upper & ~zero),
+                k.eq(Mux(upper, idx - (half + 1), (half - 1) - idx)),
+                entry.eq(Mux(zero, 0, table[k])),
+            ]
             acc = Signal(signed(self._acc_width), name=f"acc{j}")
             register_and_accumulate(m, acc, entry, valid, clear, self._pipeline,
-                                    self._overflow, negate=~upper & ~zero)
+                                    self._overflow, negate=negate)
             accs.append(acc)
         m.d.comb += self.acc.eq(Cat(*accs))
         return m

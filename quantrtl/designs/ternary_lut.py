@@ -128,6 +128,6 @@ register(DesignSpec(
     ), _make, reference=_reference,
     lint=((), ("g=3", "n=4", "x=int4", "acc=16", "overflow=saturate"),
           ("g=4", "n=2", "pipeline=2"), ("g=2", "n=16", "pipeline=1")),
-    prove=(("x=int4", "acc=8", "overflow=saturate"), (), ("g=3", "pipeline=1"),
+    prove=(("x=int4", "acc=8", "overflow=saturate", "pipeline=1"), (), ("g=3", "pipeline=1"),
            ("g=4", "x=int4", "acc=12", "overflow=saturate")),
     rigor=(("x=int4", "acc=8", "overflow=saturate", "pipeline=1"),)))
