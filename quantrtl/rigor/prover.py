@@ -190,7 +190,8 @@ def _run_proof(label: str, ref, impl, key: str, work: Path, timeout) -> ProofRes
         write_entry(verdict, key, {"proved": True, "seconds": seconds, "counterexample": None})
         return ProofResult(label, True, seconds, ref.method, None, log,
                            needs_hierarchy=ref.needs_hierarchy)
-    failed = "model found: FAIL" in output or "proof failed" in output
+    failed = "model found: FAIL" in output or "proof failed" in output or \
+        "model found for base case: FAIL" in output  # a reachable mismatch (-tempinduct)
     steps = _parse_model(output)
     explained = ref.explain(steps, output) if failed and steps else None
     if not explained:
