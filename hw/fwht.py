@@ -23,12 +23,23 @@ class ButterflyStage(wiring.Component):
     Ports: ``a``: ``n`` signed ``width``-bit lanes packed (lane ``j`` at bits ``[j*width,
     (j+1)*width)``); ``b``: ``n`` signed ``width + 1``-bit lanes packed likewise. In the
     Verilog of an enclosing unit its module's ports are ``a`` whole or one port ``a<j>``
-    per lane (as the parent drives them) and one output ``s<stage+1>_<j>`` per lane. The
-    parameters are ``FWHT``'s (checked there): ``n`` a power of two in 2..64, ``width``
-    2..21 (an ``FWHT`` stage's input lanes are at most 16 + 5 bits), ``stage`` 0..log2 n - 1.
+    per lane (as the parent drives them) and one output ``s<stage+1>_<j>`` per lane.
+    Parameters: ``n`` a power of two in 2..64, ``width`` 2..21 (an ``FWHT`` stage's input
+    lanes have at most 16 + 5 bits), ``stage`` 0..log2 n - 1; anything else raises
+    ``ValueError``.
     """
 
+    @unused_if_invalid
     def __init__(self, *, n: int, width: int, stage: int):
+        if not is_int(n) or not MIN_N <= n <= MAX_N or n & (n - 1):
+            raise ValueError(f"butterfly stage length n must be a power of two in "
+                             f"{MIN_N}..{MAX_N}, got {n!r}")
+        if not is_int(width) or not MIN_WIDTH <= width <= MAX_WIDTH + 5:
+            raise ValueError(f"butterfly stage width must be an int in {MIN_WIDTH}.."
+                             f"{MAX_WIDTH + 5}, got {width!r}")
+        if not is_int(stage) or not 0 <= stage < n.bit_length() - 1:
+            raise ValueError(f"butterfly stage of n={n} must be 0..{n.bit_length() - 2}, "
+                             f"got {stage!r}")
         self._n, self._width, self._stage = n, width, stage
         super().__init__({"a": In(n * width), "b": Out(n * (width + 1))})
 

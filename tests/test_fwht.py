@@ -13,7 +13,7 @@ from quantrtl.base.tools import run_tool
 from quantrtl.designs import build
 from quantrtl.designs.hadamard import fwht_inputs, registered_stages, unpack_lanes
 from quantrtl.golden import hadamard
-from quantrtl.hw.fwht import FWHT
+from quantrtl.hw.fwht import FWHT, ButterflyStage
 from quantrtl.hw.rtl import RTL
 from quantrtl.rigor import lint, prove
 from quantrtl.sim.harness import VerificationError, run_vectors
@@ -229,3 +229,16 @@ def test_flattened_netlist_proves_end_to_end(tmp_path):
     result = prove("fwht", ["n=16", "pipeline=2"], rtl=flat)
     assert result.proved, result.counterexample
     assert "each stage submodule" not in result.method
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n": 6, "width": 8, "stage": 0}, "power of two in 2..64"),
+    ({"n": 128, "width": 8, "stage": 0}, "power of two in 2..64"),
+    ({"n": 8, "width": 1, "stage": 0}, "width must be an int in 2..21"),
+    ({"n": 8, "width": 22, "stage": 0}, "2..21"),
+    ({"n": 8, "width": 8, "stage": 3}, "stage of n=8 must be 0..2"),
+    ({"n": 8, "width": 8, "stage": -1}, "0..2"), ({"n": 8, "width": 8, "stage": True}, "0..2"),
+])
+def test_bad_stage_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ButterflyStage(**kwargs)
