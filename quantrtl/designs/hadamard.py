@@ -157,10 +157,12 @@ def _reference(design) -> Reference:
     ``rst``) on every lane and on ``valid`` after the stages ``registered_stages`` names.
     Tests show that golden's stages compose to ``hadamard_matrix`` for every ``n``.
 
-    One Yosys run: (1) the whole unit, flattened, against the whole network in one miter,
-    combinational SAT (``p = 0``) or temporal induction of length ``p + 1``; (2) when the RTL
-    has the stage submodules (``<top>.stage<s>``; a flattened netlist, e.g. a mutant, has
-    none), each of them against golden's stage on every input (combinational SAT)."""
+    One Yosys run (docs/hadamard.md, "What the proof covers"): (1) each stage submodule
+    of the unit (``<top>.stage<s>``) against golden's stage, combinational SAT over every
+    input; (2) golden's stages put in place of the unit's, the unit against the network:
+    combinational SAT (``p = 0``) or temporal induction of length ``p + 1``; (3) for
+    ``p = 0``, the unit as built against the network. A netlist without the stage
+    submodules (flattened, e.g. a mutant) gets (2) with its own logic only."""
     p, rtl = design.params, design.rtl
     n, width, pipeline = p["n"], p["width"], p["pipeline"]
     k = hadamard.stages(n)
