@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import torch
 
-from quantrtl.designs.registry import register
-from quantrtl.designs.spec import DesignSpec, Param
+from quantrtl.designs.registry import register, register_report
+from quantrtl.designs.spec import DesignSpec, Param, ReportRow
 from quantrtl.formal.mac import MacOperands, mac_reference
 from quantrtl.formal.reference import case_table
 from quantrtl.golden import ternary
@@ -131,3 +131,8 @@ register(DesignSpec(
     prove=(("x=int4", "acc=8", "overflow=saturate", "pipeline=1"), (), ("g=3", "pipeline=1"),
            ("g=4", "x=int4", "acc=12", "overflow=saturate")),
     rigor=(("x=int4", "acc=8", "overflow=saturate", "pipeline=1"),)))
+
+# 32 MACs per cycle against one ternary MAC of the same activations and accumulator: the
+# row's LUTs / 32 are its LUTs per MAC (docs/ternary_lut.md)
+register_report(ReportRow("Ternary LUT dot g=2 n=16 (32 MACs)", "ternary-lut",
+                          {"g": 2, "n": 16, "x": "int8", "acc": 24}, "TernaryxINT8 MAC"))
