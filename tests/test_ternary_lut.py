@@ -68,6 +68,7 @@ def test_a_wrong_table_entry_fails_simulation_and_proof():
 @pytest.mark.parametrize("params", [
     ["x=int4", "acc=8", "overflow=saturate", "pipeline=1"], [], ["g=3", "pipeline=1"],
     ["g=4", "x=int4", "acc=12", "overflow=saturate"],
+    ["g=3", "x=int2", "acc=5", "overflow=saturate", "pipeline=1"],
 ])
 def test_proves_against_golden(params):
     result = prove("ternary-lut", params)
