@@ -210,7 +210,8 @@ def test_pairs_are_registered_with_their_arrays():
         get_pair("int3xint3")
 
 
-@pytest.mark.parametrize("name", ["int4xint8", "ovp4xovp4", "dint4xint8"])
+@pytest.mark.parametrize("name", ["int4xint8", "ovp4xovp4", "dint4xint8", "ternaryxint8",
+                                  "sparse24int4xint8"])
 def test_tile_bench_catches_a_wrong_result(name):
     """A real tile's vectors with one result bit flipped fail in the simulator."""
     seed = SEED
