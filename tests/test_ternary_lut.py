@@ -69,15 +69,26 @@ def test_a_wrong_table_entry_fails_simulation_and_proof():
     ["x=int4", "acc=8", "overflow=saturate", "pipeline=1"], [], ["g=3", "pipeline=1"],
     ["g=4", "x=int4", "acc=12", "overflow=saturate"],
     ["g=3", "x=int2", "acc=5", "overflow=saturate", "pipeline=1"],
+    ["n=2", "x=int2", "acc=4", "pipeline=1"],
+    ["n=2", "x=int4", "acc=8", "overflow=saturate", "pipeline=1"],
+    ["g=3", "n=2", "x=int4", "acc=10", "pipeline=1"],
 ])
 def test_proves_against_golden(params):
     result = prove("ternary-lut", params)
     assert result.proved, result.counterexample
 
 
-def test_prove_declines_several_columns():
-    with pytest.raises(ValueError, match="n=1"):
-        prove("ternary-lut", ["n=2"])
+def test_a_wrong_second_column_is_disproved_in_that_column():
+    """Column 1 no longer reads index 4 (all weights 0) as zero: the counterexample names
+    column 1 and its own accumulator."""
+    d = build("ternary-lut", ["n=2", "x=int4", "acc=8"])
+    zero = "w[7:4] == 3'h4"
+    assert d.rtl.text.count(zero) == 1
+    rtl = RTL(d.rtl.top, d.rtl.text.replace(zero, "w[7:4] == 3'h5"))
+    result = prove("ternary-lut", ["n=2", "x=int4", "acc=8"], rtl=rtl)
+    assert not result.proved
+    assert result.counterexample.startswith("column 1: from acc=")
+    assert " w=4 " in result.counterexample
 
 
 @pytest.mark.parametrize("params", [[], ["g=3", "n=4", "x=int4", "acc=16", "overflow=saturate"],
