@@ -18,11 +18,12 @@ import pytest
 from quantrtl.cli import main
 from quantrtl.sweep.jobs import Job, expand
 from quantrtl.sweep.results import read_results, summarize
-from quantrtl.sweep.spec import parse_spec
+from quantrtl.sweep.spec import load_spec, parse_spec
 
 PYTHON = sys.executable
 QUANTRTL = [PYTHON, "-m", "quantrtl.cli"]
 DASK = str(Path(sys.executable).with_name("dask"))
+SHIPPED_SPECS = sorted((Path(__file__).parents[1] / "sweeps").glob("*.toml"))
 
 # INT4 MAC on iCE40 with place and route: a few seconds per seed
 SMALL = """
@@ -130,6 +131,15 @@ design = "ovp-pe"
     assert not any("dsp, seed 2" in n for n in names)
     assert len({j.key for j in jobs}) == len(jobs)
     assert "exclude[3] matches no job" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", SHIPPED_SPECS, ids=lambda p: p.name)
+def test_shipped_specs_are_valid(path, capsys):
+    """Every spec in sweeps/ still names registered designs, parameters and targets, and
+    every exclude rule in it matches a job (expand warns on stderr otherwise)."""
+    jobs = expand(load_spec(path))
+    assert jobs, path
+    assert "matches no job" not in capsys.readouterr().err
 
 
 def test_dry_run_prints_jobs_and_runs_nothing(tmp_path, capsys):
