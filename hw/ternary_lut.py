@@ -9,8 +9,9 @@ indices ``3^g .. 2^bits - 1`` hold no weights and count as all zero.
 The index selects its sum directly, with no decoding into weights. Negating every weight of
 a group reflects its index (``idx -> 3^g - 1 - idx``), so the table holds only the
 ``(3^g - 1) / 2`` sums whose highest-index nonzero weight is +1 (``idx > (3^g - 1) / 2``),
-built once per cycle from the activations with one adder each; the other half of the
-indices selects the reflected entry and subtracts it.
+built once per cycle from the activations: ``g`` of them are single activations, each
+of the others one adder (2, 10, 36 adders for g = 2, 3, 4); the other half of the indices
+selects the reflected entry and subtracts it.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ class TernaryLUTDot(MACFacts, wiring.Component):
 
     def _table(self, m: Module, lanes: list) -> list:
         """The sums of every weight vector whose highest-index nonzero weight is +1, in
-        index order (entry ``k`` is index ``(3^g + 1) / 2 + k``); one adder per entry."""
+        index order (entry ``k`` is index ``(3^g + 1) / 2 + k``); one adder per entry that is
+        not a single activation."""
         table = []  # (value, index) of the vectors over the lanes so far
         for i, lane in enumerate(lanes):
             width = ((i + 1) << (self._x_shape.width - 1)).bit_length() + 1

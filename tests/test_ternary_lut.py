@@ -37,6 +37,8 @@ def test_exhaustive(params, pairs):
     ("g=3 n=3 x=int4 acc=8 overflow=saturate pipeline=1", 5),
     ("g=4 n=16 pipeline=2", 6),
     ("g=4 n=2 x=int4 acc=9 overflow=saturate", 7),
+    ("g=2 n=16", 8),              # the report and sweep configuration
+    ("g=2 n=16 pipeline=1", 9),
 ])
 def test_random(params, seed):
     verify_design("ternary-lut", params, "random", 2500, seed=seed)
