@@ -225,7 +225,8 @@ def test_flattened_netlist_proves_end_to_end(tmp_path):
                     log=tmp_path / "flatten.log", design="fwht flatten")
     assert proc.returncode == 0
     flat = RTL(d.rtl.top, (tmp_path / "flat.v").read_text())
-    assert "stage1" not in re.findall(r"^module (\S+)", flat.text, re.M)
+    assert re.search(r"^module \\\S+\.stage\d", d.rtl.text, re.M)  # the unit has them
+    assert not re.search(r"^module \\\S+\.stage\d", flat.text, re.M)  # flat has none
     result = prove("fwht", ["n=16", "pipeline=2"], rtl=flat)
     assert result.proved, result.counterexample
     assert "each stage submodule" not in result.method
