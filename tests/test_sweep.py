@@ -397,6 +397,28 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
     assert any(not r["cached"] for r in after.values()), "nothing was left to run"
 
 
+def test_interrupt_dropped_by_a_finalizer_still_stops_the_sweep(tmp_path, monkeypatch):
+    """Python drops a KeyboardInterrupt raised while a finalizer runs; the handler's
+    ``STOP`` flag still ends ``execute`` at the next finished job (here: the first)."""
+    from quantrtl.sweep import engine
+    monkeypatch.setenv("QUANTRTL_CACHE", str(tmp_path / "cache"))
+    spec = _spec(tmp_path, SMALL.format(seeds=[1, 2, 3]))
+    jobs = expand(load_spec(spec))
+    records = []
+
+    def on_record(job, record):
+        records.append(record)
+        engine.STOP.set()  # the handler ran; its exception was lost
+
+    engine.STOP.clear()
+    try:
+        with engine.connect(None, 1) as client, pytest.raises(KeyboardInterrupt):
+            engine.execute(client, jobs, on_record)
+    finally:
+        engine.STOP.clear()
+    assert len(records) == 1
+
+
 def test_sweep_through_separate_scheduler_and_worker_processes(tmp_path):
     env = _env(tmp_path / "cache")
     info = tmp_path / "scheduler.json"

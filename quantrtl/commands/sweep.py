@@ -51,11 +51,8 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
 
 
-def _stop(signum, frame):
-    raise KeyboardInterrupt
-
-
 def run(args) -> int:
+    from quantrtl.sweep.engine import STOP, stop_on_signal
     from quantrtl.sweep.runner import plan, run_sweep
 
     if args.scheduler and args.workers:
@@ -69,8 +66,13 @@ def run(args) -> int:
         return 0
     if args.out is None:
         raise ValueError("--out DIR is required (or pass --dry-run)")
-    # SIGTERM ends the sweep as Ctrl-C does: the cluster is closed, results.jsonl kept
-    signal.signal(signal.SIGTERM, _stop)
-    run_sweep(args.spec, args.out, scheduler=args.scheduler, workers=args.workers,
-              retries=args.retries, timeout=args.timeout, force=args.force)
+    # SIGINT (Ctrl-C) and SIGTERM end the sweep: the cluster is closed, results.jsonl kept
+    STOP.clear()
+    before = {sig: signal.signal(sig, stop_on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        run_sweep(args.spec, args.out, scheduler=args.scheduler, workers=args.workers,
+                  retries=args.retries, timeout=args.timeout, force=args.force)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     return 0

@@ -14,16 +14,31 @@
   dropped) gives one with tool ``dask`` (``cancelled_record``); the other jobs go on. A task
   whose worker dies is rescheduled by Dask on another worker, and each future completes
   once, so no job is lost or reported twice.
+* ``stop_on_signal``: the handler the ``sweep`` command installs for SIGINT and SIGTERM.
+  It raises ``KeyboardInterrupt`` and also sets ``STOP``, which ``execute`` checks after
+  every finished job: Python drops an exception raised while a finalizer runs (a Dask
+  future's ``__del__``, say), so an interrupt that lands there still ends the sweep, at
+  the next finished job instead of at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 
 from quantrtl.sweep.jobs import run_job
 
-__all__ = ["connect", "execute", "failure_record", "cancelled_record"]
+__all__ = ["connect", "execute", "failure_record", "cancelled_record", "stop_on_signal",
+           "STOP"]
+
+STOP = threading.Event()
+
+
+def stop_on_signal(signum, frame):
+    """Signal handler: set ``STOP`` and raise ``KeyboardInterrupt`` (module docstring)."""
+    STOP.set()
+    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -112,6 +127,8 @@ def execute(client, jobs: list, on_record, *, retries: int = 1) -> None:
                 record = failure_record(job, future.exception())
             future.release()
             on_record(job, record)
+            if STOP.is_set():  # an interrupt whose KeyboardInterrupt a finalizer dropped
+                raise KeyboardInterrupt
     finally:
         for future in futures:  # an interrupt: cancel what has not ended
             future.cancel()
