@@ -31,7 +31,7 @@ from quantrtl.sim.vectors import Vectors, biased_choice
 
 __all__ = ["IntOperands", "SignedActOperands", "draw_codes", "mode_width",
            "os_stream_vectors", "ws_stream_vectors", "ws_schedule", "step_vectors",
-           "pack_lanes", "pack_fields"]
+           "pack_lanes", "split_lanes", "pack_fields"]
 
 P_IDLE = 0.1
 
@@ -133,6 +133,14 @@ def pack_lanes(values, width: int) -> int:
     for lane, v in enumerate(values):
         word |= (int(v) & mask) << (lane * width)
     return word
+
+
+def split_lanes(words: torch.Tensor, width: int, count: int, *,
+                 signed: bool = True) -> torch.Tensor:
+    """The ``count`` ``width``-bit lanes of each packed word (lane ``i`` at bits ``[i*width,
+    (i+1)*width)``), ``[len(words), count]`` int64, two's complement if ``signed``."""
+    raw = (words[:, None] >> (width * torch.arange(count))) & ((1 << width) - 1)
+    return torch.where(raw >= 1 << (width - 1), raw - (1 << width), raw) if signed else raw
 
 
 def pack_fields(fields) -> int:

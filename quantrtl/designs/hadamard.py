@@ -16,7 +16,7 @@ from quantrtl.formal.reference import Reference, signed_value
 from quantrtl.golden import hadamard
 from quantrtl.hw.fwht import FWHT
 from quantrtl.hw.rtl import from_component
-from quantrtl.sim.gemm import pack_lanes
+from quantrtl.sim.gemm import pack_lanes, split_lanes
 from quantrtl.sim.vectors import MODES, Vectors
 
 __all__ = ["EXHAUSTIVE_BITS", "fwht_inputs", "unpack_lanes", "registered_stages"]
@@ -47,9 +47,7 @@ def fwht_inputs(n: int, width: int, mode: str, count: int, seed: int) -> torch.T
         if bits > EXHAUSTIVE_BITS:
             raise ValueError(f"exhaustive vectors need n * width <= {EXHAUSTIVE_BITS} input "
                              f"bits (this is {n} x {width} = {bits})")
-        codes = torch.arange(1 << bits, dtype=torch.int64)
-        lanes = (codes[:, None] >> (width * torch.arange(n))) & ((1 << width) - 1)
-        x = torch.where(lanes > hi, lanes - (1 << width), lanes)
+        x = split_lanes(torch.arange(1 << bits, dtype=torch.int64), width, n)
     elif mode == "random":
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"random vectors need a positive count, got {count!r}")

@@ -17,18 +17,12 @@ from quantrtl.golden.arith import OVERFLOW_MODES
 from quantrtl.golden.integer import parse_int_format
 from quantrtl.hw.rtl import RTL, from_component
 from quantrtl.hw.ternary_lut import TernaryLUTDot, index_width
-from quantrtl.sim.gemm import pack_lanes
+from quantrtl.sim.gemm import pack_lanes, split_lanes
 from quantrtl.sim.vectors import biased_choice, check_request, mac_stream_vectors
 
 __all__: list[str] = []
 
 EXHAUSTIVE_BITS = 12  # input bits (g * x width + n * index width) verified exhaustively
-
-
-def _lanes(words: torch.Tensor, width: int, count: int) -> torch.Tensor:
-    """``count`` signed ``width``-bit lanes of each packed word, ``[len(words), count]``."""
-    raw = (words[:, None] >> (width * torch.arange(count))) & ((1 << width) - 1)
-    return torch.where(raw >= 1 << (width - 1), raw - (1 << width), raw)
 
 
 def _rows(fx, g: int, n: int, mode: str, count: int, seed: int):
@@ -41,8 +35,8 @@ def _rows(fx, g: int, n: int, mode: str, count: int, seed: int):
     x_ext = torch.tensor([[fx.qmin] * g, [fx.qmax] * g])
     w_ext = torch.tensor([[0] * n, [3 ** g - 1] * n])
     if mode == "exhaustive":
-        x = _lanes(torch.arange(1 << (g * fx.bits)), fx.bits, g)
-        w = (torch.arange(1 << (n * b))[:, None] >> (b * torch.arange(n))) & ((1 << b) - 1)
+        x = split_lanes(torch.arange(1 << (g * fx.bits)), fx.bits, g)
+        w = split_lanes(torch.arange(1 << (n * b)), b, n, signed=False)
         ext = lambda rows, e: torch.cat([(rows == r).all(-1).nonzero()[0] for r in e])  # noqa: E731
         return x, w, ext(x, x_ext), ext(w, w_ext)
     gen = torch.Generator().manual_seed(seed)
