@@ -50,18 +50,22 @@ def pair_fq(name: str):
     return fq
 
 
+def pair_row(label: str, name: str) -> tuple:
+    """A row of pair ``name``: its storage bits per weight code (``FormatPair.weight_bits``)
+    and one scale per output channel."""
+    return label, get_pair(name).weight_bits, True, pair_fq(name)
+
+
 # (label, element bits, one scale per output channel?, fake quantizer); INT4 first: the base
 ROWS = [
-    ("INT4 (per channel)", 4, True, pair_fq("int4xint8")),
-    ("OVP4 (int, per channel)", 4, True, pair_fq("ovp4xint8")),
-    ("dINT4 (per channel, clip search)", 4, True, pair_fq("dint4xint8")),
+    pair_row("INT4 (per channel)", "int4xint8"),
+    pair_row("OVP4 (int, per channel)", "ovp4xint8"),
+    pair_row("dINT4 (per channel, clip search)", "dint4xint8"),
     ("MXFP4 (block 32)", 4 + 8 / 32, False, mx_error.mx_fq("mxfp4")),
-    ("ternary (absmean, per channel)", 2, True, pair_fq("ternaryxint8")),
-    ("2:4 + INT8 values (per channel)", (2 * 8 + 2 * 2) / 4, True,
-     pair_fq("sparse24int8xint8")),
-    ("2:4 + INT4 values (per channel)", (2 * 4 + 2 * 2) / 4, True,
-     pair_fq("sparse24int4xint8")),
-    ("INT8 (per channel)", 8, True, pair_fq("int8xint8")),
+    pair_row("ternary (absmean, per channel)", "ternaryxint8"),
+    pair_row("2:4 + INT8 values (per channel)", "sparse24int8xint8"),
+    pair_row("2:4 + INT4 values (per channel)", "sparse24int4xint8"),
+    pair_row("INT8 (per channel)", "int8xint8"),
 ]
 
 
