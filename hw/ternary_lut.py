@@ -20,6 +20,7 @@ from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from quantrtl.formats.integer import is_int
 from quantrtl.hw.mac import (
     MACFacts,
     check_accumulator,
@@ -66,8 +67,7 @@ class TernaryLUTDot(MACFacts, wiring.Component):
                  overflow="wrap"):
         if isinstance(group, bool) or group not in GROUPS:
             raise ValueError(f"group size g must be one of {GROUPS}, got {group!r}")
-        if isinstance(columns, bool) or not isinstance(columns, int) \
-                or not 1 <= columns <= MAX_COLUMNS:
+        if not is_int(columns) or not 1 <= columns <= MAX_COLUMNS:
             raise ValueError(f"columns n must be an int in 1..{MAX_COLUMNS}, got {columns!r}")
         self._x_shape = check_operand("x", x_width, True)
         self._group, self._columns = group, columns
