@@ -15,6 +15,16 @@ MIN_N, MAX_N = 2, 64
 MIN_WIDTH, MAX_WIDTH = 2, 16
 
 
+def _check_length_and_width(n_what: str, n, width_what: str, width, max_width: int) -> None:
+    """``ValueError`` unless ``n`` is a power of two in ``MIN_N..MAX_N`` and ``width`` an
+    int in ``MIN_WIDTH..max_width``."""
+    if not is_int(n) or not MIN_N <= n <= MAX_N or n & (n - 1):
+        raise ValueError(f"{n_what} n must be a power of two in {MIN_N}..{MAX_N}, got {n!r}")
+    if not is_int(width) or not MIN_WIDTH <= width <= max_width:
+        raise ValueError(f"{width_what} must be an int in {MIN_WIDTH}..{max_width}, "
+                         f"got {width!r}")
+
+
 class ButterflyStage(wiring.Component):
     """Butterfly stage ``stage`` (``0 <= stage < log2 n``) of the ``n``-point transform,
     combinational: for every lane ``j`` with bit ``stage`` clear, lanes ``(j, j + 2^stage)``
@@ -31,12 +41,8 @@ class ButterflyStage(wiring.Component):
 
     @unused_if_invalid
     def __init__(self, *, n: int, width: int, stage: int):
-        if not is_int(n) or not MIN_N <= n <= MAX_N or n & (n - 1):
-            raise ValueError(f"butterfly stage length n must be a power of two in "
-                             f"{MIN_N}..{MAX_N}, got {n!r}")
-        if not is_int(width) or not MIN_WIDTH <= width <= MAX_WIDTH + 5:
-            raise ValueError(f"butterfly stage width must be an int in {MIN_WIDTH}.."
-                             f"{MAX_WIDTH + 5}, got {width!r}")
+        _check_length_and_width("butterfly stage length", n, "butterfly stage width", width,
+                                MAX_WIDTH + 5)
         if not is_int(stage) or not 0 <= stage < n.bit_length() - 1:
             raise ValueError(f"butterfly stage of n={n} must be 0..{n.bit_length() - 2}, "
                              f"got {stage!r}")
@@ -93,12 +99,7 @@ class FWHT(wiring.Component):
 
     @unused_if_invalid
     def __init__(self, *, n=16, width=8, pipeline=None):
-        if not is_int(n) or not MIN_N <= n <= MAX_N or n & (n - 1):
-            raise ValueError(f"FWHT length n must be a power of two in {MIN_N}..{MAX_N}, "
-                             f"got {n!r}")
-        if not is_int(width) or not MIN_WIDTH <= width <= MAX_WIDTH:
-            raise ValueError(f"FWHT input width must be an int in {MIN_WIDTH}..{MAX_WIDTH}, "
-                             f"got {width!r}")
+        _check_length_and_width("FWHT length", n, "FWHT input width", width, MAX_WIDTH)
         k = n.bit_length() - 1
         if pipeline is None:
             pipeline = k
